@@ -1,0 +1,51 @@
+# pe-insight: `make run` starts the whole stack, `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+PACKAGES := libs/svckit services/identity services/organisation services/consent services/reporting services/gateway
+INSTALLED := $(VENV)/.installed
+GENERATED := gen/python/.generated
+PROTOS := $(shell find protos -name '*.proto' | sort)
+
+.DEFAULT_GOAL := help
+.PHONY: help venv gen lint-protos test run bench clean
+
+help:
+	@echo "make run    start the whole stack (gateway on http://127.0.0.1:8080, docs at /api/docs)"
+	@echo "make test   run every test (unit, integration, system)"
+	@echo "make bench  run the benchmarks; figures in var/bench/"
+	@echo "make clean  remove the virtualenv, generated code and var/"
+
+venv: $(INSTALLED)
+
+$(INSTALLED): constraints.txt requirements-dev.txt $(PACKAGES:%=%/pyproject.toml)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt \
+		-r requirements-dev.txt $(PACKAGES:%=-e %)
+	@touch $@
+
+# Generated code is built here, never committed; a .pth file puts it on the venv's path.
+gen: $(GENERATED)
+
+$(GENERATED): $(INSTALLED) $(PROTOS)
+	rm -rf gen/python && mkdir -p gen/python
+	$(BIN)/python -m grpc_tools.protoc -I protos --python_out=gen/python --pyi_out=gen/python \
+		--grpc_python_out=gen/python $(PROTOS)
+	$(BIN)/python -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "pe_generated.pth").write_text(str(pathlib.Path("gen/python").resolve()) + "\n")'
+	@touch $@
+
+lint-protos: $(INSTALLED)
+	cd protos && ../$(BIN)/buf lint
+
+test: gen lint-protos
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+run: gen
+	$(BIN)/python deploy/local/start.py
+
+bench: gen
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) gen var

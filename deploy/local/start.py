@@ -1,0 +1,51 @@
+"""`make run`: check the broker, then start every process of the stack with honcho.
+
+Ports and per-service databases can be set with IDENTITY_GRPC_PORT, IDENTITY_DATABASE_URL
+and so on; without them each service uses its default port and an SQLite file under var/.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from svckit.amqp import check_broker
+from svckit.config import Env, SettingError, amqp_url
+from svckit.startup import DependencyError
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_PORTS = {"IDENTITY": (50051, 9101), "ORGANISATION": (50052, 9102),
+                 "CONSENT": (50053, 9103), "REPORTING": (50054, 9104)}
+
+
+def stack_environment(environ: dict[str, str]) -> dict[str, str]:
+    env = dict(environ)
+    for service, (grpc_port, metrics_port) in DEFAULT_PORTS.items():
+        env.setdefault(f"{service}_GRPC_PORT", str(grpc_port))
+        env.setdefault(f"{service}_METRICS_PORT", str(metrics_port))
+        env.setdefault(f"{service}_DATABASE_URL", "")
+        env.setdefault(f"{service}_ADDR", f"127.0.0.1:{env[f'{service}_GRPC_PORT']}")
+    env.setdefault("SMTP_PORT", "1025")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def main() -> int:
+    try:
+        check_broker(amqp_url(Env()), timeout=3)
+    except (SettingError, DependencyError) as error:
+        print(f"pe-insight: {error}", file=sys.stderr)
+        return 1
+    env = stack_environment(dict(os.environ))
+    port = env.get("GATEWAY_PORT", "8080")
+    print(f"pe-insight is starting: API http://127.0.0.1:{port}/api/v1  "
+          f"docs http://127.0.0.1:{port}/api/docs  ready when http://127.0.0.1:{port}/readyz says so; "
+          f"mail lands in var/mail/. Stop with Ctrl-C.", flush=True)
+    os.chdir(ROOT)
+    honcho = str(Path(sys.executable).parent / "honcho")
+    os.execve(honcho, [honcho, "start", "-f", "Procfile", "-d", str(ROOT)], env)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""RabbitMQ: a publisher that waits for the broker's confirm, and a consumer that acks late.
+
+Messages are persistent and published with the mandatory flag, so a message the broker
+cannot route is an error, not a silent loss. The consumer acknowledges only after its
+handler returned; a message whose handler keeps failing is retried a few times and then
+moved to the queue's dead-letter queue, so it never blocks the messages behind it.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import pika
+from pika.exceptions import AMQPError, NackError, UnroutableError
+
+from svckit.config import mask_url
+from svckit.logs import get_logger
+from svckit.startup import DependencyError
+
+log = get_logger(__name__)
+
+ATTEMPTS_HEADER = "x-pe-attempts"
+
+
+class PublishError(Exception):
+    """The broker did not confirm a message: it was not routed, refused, or the link broke."""
+
+
+def _parameters(url: str, timeout: float) -> pika.URLParameters:
+    parameters = pika.URLParameters(url)
+    parameters.socket_timeout = timeout
+    parameters.blocked_connection_timeout = max(timeout, 30)
+    parameters.connection_attempts = 1
+    parameters.heartbeat = 30
+    return parameters
+
+
+def connect(url: str, timeout: float = 5.0) -> pika.BlockingConnection:
+    try:
+        return pika.BlockingConnection(_parameters(url, timeout))
+    except AMQPError as error:
+        reason = str(error) or type(error).__name__
+        raise DependencyError(
+            f"cannot reach RabbitMQ at {mask_url(url)} ({reason}); set AMQP_URL, or start one with "
+            "'docker compose up -d rabbitmq' or the Debian package 'rabbitmq-server'") from None
+
+
+def check_broker(url: str, timeout: float = 5.0) -> None:
+    connect(url, timeout).close()
+
+
+def declare_topic_exchange(channel, name: str) -> None:
+    channel.exchange_declare(exchange=name, exchange_type="topic", durable=True)
+
+
+@dataclass
+class Message:
+    routing_key: str
+    body: bytes
+    headers: Mapping[str, object] = field(default_factory=dict)
+    content_type: str = "application/json"
+    message_id: str | None = None
+
+
+class ConfirmingPublisher:
+    """Publishes one message at a time and returns only once the broker has confirmed it."""
+
+    def __init__(self, url: str, *, exchanges: tuple[str, ...] = (), timeout: float = 5.0):
+        self._url, self._timeout, self._exchanges = url, timeout, exchanges
+        self._connection = None
+        self._channel = None
+        self._lock = threading.Lock()
+
+    def _ensure_channel(self):
+        if self._channel is None or self._channel.is_closed:
+            self.close()
+            self._connection = connect(self._url, self._timeout)
+            self._channel = self._connection.channel()
+            self._channel.confirm_delivery()
+            for exchange in self._exchanges:
+                declare_topic_exchange(self._channel, exchange)
+        return self._channel
+
+    def publish(self, exchange: str, message: Message) -> None:
+        properties = pika.BasicProperties(
+            delivery_mode=pika.DeliveryMode.Persistent, content_type=message.content_type,
+            headers=dict(message.headers), message_id=message.message_id)
+        with self._lock:
+            try:
+                self._ensure_channel().basic_publish(exchange, message.routing_key, message.body,
+                                                     properties, mandatory=True)
+            except UnroutableError:
+                raise PublishError(f"no queue is bound for {exchange}/{message.routing_key}") from None
+            except NackError:
+                raise PublishError(f"the broker refused {exchange}/{message.routing_key}") from None
+            except (AMQPError, DependencyError, OSError) as error:
+                self.close()
+                raise PublishError(f"lost the broker while publishing: {error or type(error).__name__}") from None
+
+    def close(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None and connection.is_open:
+            try:
+                connection.close()
+            except AMQPError:
+                pass
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """A durable queue of one consumer, its bindings and its dead-letter queue."""
+    name: str
+    bindings: tuple[tuple[str, str], ...]  # (exchange, routing key pattern)
+    max_attempts: int = 5
+    prefetch: int = 50
+
+    @property
+    def dead_letter_exchange(self) -> str:
+        return f"{self.name}.dlx"
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return f"{self.name}.dead"
+
+
+def declare_queue(channel, spec: QueueSpec) -> None:
+    channel.exchange_declare(exchange=spec.dead_letter_exchange, exchange_type="fanout", durable=True)
+    channel.queue_declare(queue=spec.dead_letter_queue, durable=True)
+    channel.queue_bind(queue=spec.dead_letter_queue, exchange=spec.dead_letter_exchange)
+    channel.queue_declare(queue=spec.name, durable=True,
+                          arguments={"x-dead-letter-exchange": spec.dead_letter_exchange})
+    for exchange, pattern in spec.bindings:
+        declare_topic_exchange(channel, exchange)
+        channel.queue_bind(queue=spec.name, exchange=exchange, routing_key=pattern)
+
+
+Handler = Callable[[Message], None]
+
+
+class Consumer:
+    """Consumes one queue with manual acks: ack after the handler, retry, then dead-letter."""
+
+    def __init__(self, url: str, spec: QueueSpec, handler: Handler,
+                 on_dead_letter: Callable[[Message, Exception], None] = lambda m, e: None):
+        self._url, self._spec, self._handler = url, spec, handler
+        self._on_dead_letter = on_dead_letter
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def run(self, poll_seconds: float = 0.5) -> None:
+        """Consume until stop() is called; returns after the current message is settled."""
+        connection = connect(self._url)
+        try:
+            channel = connection.channel()
+            declare_queue(channel, self._spec)
+            channel.confirm_delivery()
+            channel.basic_qos(prefetch_count=self._spec.prefetch)
+            for method, properties, body in channel.consume(self._spec.name, inactivity_timeout=poll_seconds):
+                if self._stopping.is_set():
+                    break
+                if method is None:
+                    continue
+                self._settle(channel, method, properties, body)
+        finally:
+            if connection.is_open:
+                connection.close()
+
+    def _settle(self, channel, method, properties, body) -> None:
+        headers = dict(properties.headers or {})
+        message = Message(method.routing_key, body, headers, properties.content_type or "",
+                          properties.message_id)
+        try:
+            self._handler(message)
+        except Exception as error:  # the handler's failure decides retry or dead letter, never a crash
+            self._retry_or_dead_letter(channel, method, properties, message, error)
+            return
+        channel.basic_ack(method.delivery_tag)
+
+    def _retry_or_dead_letter(self, channel, method, properties, message, error) -> None:
+        attempts = int(message.headers.get(ATTEMPTS_HEADER, 0)) + 1
+        if attempts >= self._spec.max_attempts:
+            log.error("message dead-lettered", queue=self._spec.name, routing_key=message.routing_key,
+                      message_id=message.message_id, attempts=attempts, error=str(error))
+            self._on_dead_letter(message, error)
+            channel.basic_nack(method.delivery_tag, requeue=False)
+            return
+        log.warning("message failed, will retry", queue=self._spec.name, routing_key=message.routing_key,
+                    message_id=message.message_id, attempts=attempts, error=str(error))
+        retry = pika.BasicProperties(
+            delivery_mode=pika.DeliveryMode.Persistent, content_type=properties.content_type,
+            message_id=properties.message_id, headers={**message.headers, ATTEMPTS_HEADER: attempts})
+        # Back of the queue, so one bad message does not hold up the rest; the copy is
+        # confirmed before the original is acked, so a crash in between duplicates, never loses.
+        channel.basic_publish("", self._spec.name, message.body, retry, mandatory=True)
+        channel.basic_ack(method.delivery_tag)

@@ -1,0 +1,104 @@
+"""Settings from the environment.
+
+Every service describes its settings as a frozen dataclass built by a `load(environ)`
+function using `Env`. A missing or malformed setting raises `SettingError` whose message
+is one line naming the variable, so a process can fail at start with that line alone.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+
+class SettingError(Exception):
+    """A setting is missing or malformed; str(error) is one line that names it."""
+
+
+class Env:
+    def __init__(self, environ: Mapping[str, str] | None = None):
+        self._environ = os.environ if environ is None else environ
+
+    def _raw(self, name: str, default: str | None) -> str:
+        value = self._environ.get(name)
+        if value is None or value.strip() == "":
+            if default is None:
+                raise SettingError(f"{name} is not set")
+            return default
+        return value.strip()
+
+    def str(self, name: str, default: str | None = None) -> str:
+        return self._raw(name, default)
+
+    def int(self, name: str, default: int | None = None, *, minimum: int | None = None,
+            maximum: int | None = None) -> int:
+        raw = self._raw(name, None if default is None else str(default))
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingError(f"{name} must be a whole number, got {raw!r}") from None
+        if minimum is not None and value < minimum:
+            raise SettingError(f"{name} must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise SettingError(f"{name} must be at most {maximum}, got {value}")
+        return value
+
+    def float(self, name: str, default: float | None = None, *, minimum: float = 0.0) -> float:
+        raw = self._raw(name, None if default is None else repr(default))
+        try:
+            value = float(raw)
+        except ValueError:
+            raise SettingError(f"{name} must be a number, got {raw!r}") from None
+        if value < minimum:
+            raise SettingError(f"{name} must be at least {minimum}, got {value}")
+        return value
+
+    def port(self, name: str, default: int) -> int:
+        return self.int(name, default, minimum=1, maximum=65535)
+
+    def address(self, name: str, default: str | None = None) -> str:
+        """A host:port address of another service."""
+        raw = self._raw(name, default)
+        host, sep, port = raw.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise SettingError(f"{name} must be host:port, got {raw!r}")
+        return raw
+
+    def url(self, name: str, default: str | None, schemes: tuple[str, ...]) -> str:
+        raw = self._raw(name, default)
+        scheme = urlsplit(raw).scheme
+        if scheme not in schemes:
+            allowed = ", ".join(schemes)
+            raise SettingError(f"{name} must be a URL starting with one of {allowed}, got {mask_url(raw)!r}")
+        return raw
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        raw = self._raw(name, default)
+        if raw not in choices:
+            raise SettingError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+        return raw
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced, fit for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def database_url(env: Env, service: str, var_dir: str) -> str:
+    """DATABASE_URL, or an SQLite file of this service under var/ by default."""
+    default = f"sqlite:///{os.path.join(var_dir, service + '.db')}"
+    url = env.url("DATABASE_URL", default, ("sqlite", "postgresql", "postgresql+psycopg"))
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+
+
+def amqp_url(env: Env) -> str:
+    return env.url("AMQP_URL", DEFAULT_AMQP_URL, ("amqp", "amqps"))

@@ -1,0 +1,90 @@
+"""gRPC server bootstrap: health, reflection, interceptors, metrics endpoint, graceful drain.
+
+A service builds its servicers in its composition root, hands them to `GrpcHost`, and
+marks the host ready only once everything it depends on has been checked.
+"""
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from concurrent import futures
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from prometheus_client import CollectorRegistry, start_http_server
+
+from svckit.grpc_metrics import GrpcServerMetrics
+from svckit.interceptors import MetricsInterceptor, RequestIdInterceptor
+from svckit.logs import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One servicer: its full service name and the generated add_..._to_server function."""
+    service_name: str
+    add_to_server: Callable[[object, grpc.Server], None]
+    servicer: object
+
+
+class GrpcHost:
+    def __init__(self, *, port: int, registrations: Sequence[Registration], registry: CollectorRegistry,
+                 max_workers: int = 16, bind_host: str = "[::]"):
+        self._health = health.HealthServicer()
+        self._names = [r.service_name for r in registrations]
+        self._server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
+            interceptors=[RequestIdInterceptor(), MetricsInterceptor(GrpcServerMetrics(registry))],
+            options=[("grpc.so_reuseport", 0)],
+        )
+        for registration in registrations:
+            registration.add_to_server(registration.servicer, self._server)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
+        reflection.enable_server_reflection(
+            [*self._names, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server)
+        self.port = self._server.add_insecure_port(f"{bind_host}:{port}")
+        self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
+
+    def _set_all(self, status) -> None:
+        for name in ("", *self._names):
+            self._health.set(name, status)
+
+    def start(self) -> None:
+        self._server.start()
+
+    def mark_ready(self) -> None:
+        """Health answers SERVING only from here on."""
+        self._set_all(health_pb2.HealthCheckResponse.SERVING)
+
+    def drain(self, grace_seconds: float) -> None:
+        """Say NOT_SERVING so balancers stop sending, then finish calls in flight."""
+        self._health.enter_graceful_shutdown()
+        self._server.stop(grace_seconds).wait()
+
+    def wait(self) -> None:
+        self._server.wait_for_termination()
+
+
+def start_metrics_server(port: int, registry: CollectorRegistry, host: str = "0.0.0.0") -> None:
+    """/metrics for Prometheus on its own port."""
+    start_http_server(port, addr=host, registry=registry)
+
+
+def run_until_signalled(host: GrpcHost, grace_seconds: float, on_stop: Callable[[], None] = lambda: None) -> None:
+    """Serve until SIGTERM or SIGINT, then drain and stop the service's own workers."""
+    stop = threading.Event()
+
+    def request_stop(signum, _frame):
+        log.info("stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    stop.wait()
+    host.drain(grace_seconds)
+    on_stop()
+    log.info("stopped")

@@ -1,0 +1,1 @@
+"""pe-insight consent service: Professionals' consents: grant, end date, expiry, revocation, the live access check and consent events."""

@@ -1,0 +1,1 @@
+"""pe-insight HTTP gateway: authenticates callers, checks permissions live, calls the services."""

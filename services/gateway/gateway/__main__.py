@@ -1,0 +1,59 @@
+"""python -m gateway: the Flask app served by gunicorn, one app (and gRPC channels) per worker."""
+from __future__ import annotations
+
+import os
+import shutil
+
+from gunicorn.app.base import BaseApplication
+
+from gateway import config
+from svckit.logs import configure_logging, get_logger
+from svckit.startup import run_main
+
+log = get_logger(__name__)
+
+
+def _prepare_metrics_dir(path: str) -> None:
+    # Must happen before prometheus_client is imported: it picks its storage at import.
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+
+
+def _child_exit(_server, worker) -> None:
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)
+
+
+class GatewayServer(BaseApplication):
+    def __init__(self, settings: config.Settings):
+        self.settings = settings
+        super().__init__()
+
+    def load_config(self) -> None:
+        s = self.settings
+        self.cfg.set("bind", f"0.0.0.0:{s.port}")
+        self.cfg.set("workers", s.workers)
+        self.cfg.set("threads", s.threads)
+        self.cfg.set("worker_class", "gthread")
+        self.cfg.set("graceful_timeout", 10)
+        self.cfg.set("child_exit", _child_exit)
+        self.cfg.set("proc_name", "pe-gateway")
+
+    def load(self):
+        # Runs in each worker after the fork, so channels are never shared across processes.
+        from gateway.app import create_app
+        return create_app(self.settings)
+
+
+def main() -> None:
+    settings = config.load()
+    _prepare_metrics_dir(settings.metrics_dir)
+    configure_logging("gateway", settings.log_level)
+    log.info("starting", port=settings.port, workers=settings.workers,
+             docs=f"{settings.public_url}/api/docs")
+    GatewayServer(settings).run()
+
+
+if __name__ == "__main__":
+    run_main("gateway", main)

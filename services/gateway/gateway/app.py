@@ -1,0 +1,90 @@
+"""The gateway's Flask app factory."""
+from __future__ import annotations
+
+import uuid
+
+import grpc
+import structlog
+from flask import Flask, g, request
+
+from gateway import metrics
+from gateway.api import Api
+from gateway.auth import TokenVerifier
+from gateway.backends import Backends
+from gateway.config import Settings
+from gateway.problems import from_rpc_error, problem
+from gateway.routes import docs, probes, session
+from pe.identity.v1 import identity_pb2
+from svckit.logs import get_logger
+
+log = get_logger(__name__)
+
+API_BLUEPRINTS = (session.blueprint,)
+
+
+def identity_keys(backends: Backends):
+    def fetch() -> dict[str, str]:
+        reply = backends.identity.ListSigningKeys(identity_pb2.ListSigningKeysRequest(),
+                                                  timeout=backends.timeout)
+        return {key.key_id: key.x for key in reply.keys}
+    return fetch
+
+
+def create_app(settings: Settings, *, backends: Backends | None = None,
+               verifier: TokenVerifier | None = None) -> Flask:
+    app = Flask("gateway")
+    backends = backends or Backends(settings)
+    verifier = verifier or TokenVerifier(identity_keys(backends))
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        API_TITLE="pe-insight API", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api", OPENAPI_JSON_PATH="v1/openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",
+        API_SPEC_OPTIONS={
+            "info": {"description": "Employers follow the PE progress of their staff, as far as each "
+                                    "professional has consented."},
+            "components": {"securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        },
+    )
+    app.extensions["pe.backends"] = backends
+    api = Api(app)
+    for blueprint in API_BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    app.register_blueprint(probes.blueprint)
+    app.register_blueprint(docs.blueprint)
+    metrics.instrument(app)
+    _install_request_context(app, verifier)
+    _install_error_handlers(app)
+    return app
+
+
+def _install_request_context(app: Flask, verifier: TokenVerifier) -> None:
+    @app.before_request
+    def _bind():
+        incoming = request.headers.get("X-Request-Id", "")
+        g.request_id = incoming if 0 < len(incoming) <= 128 else str(uuid.uuid4())
+        g.token_verifier = verifier
+        structlog.contextvars.bind_contextvars(request_id=g.request_id)
+
+    @app.after_request
+    def _tag(response):
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        return response
+
+    @app.teardown_request
+    def _unbind(_error):
+        structlog.contextvars.unbind_contextvars("request_id")
+
+
+def _install_error_handlers(app: Flask) -> None:
+    @app.errorhandler(grpc.RpcError)
+    def _rpc_error(error):
+        log.warning("service call failed", code=error.code().name, path=request.path)
+        return from_rpc_error(error)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error):
+        log.exception("unexpected error", path=request.path)
+        return problem(500, "something went wrong on our side; the request id helps us find it",
+                       request_id=g.get("request_id"))

@@ -1,0 +1,77 @@
+"""gRPC channels to the four services, made lazily in each worker process.
+
+gRPC channels must not cross a fork, so nothing here connects until a worker first
+needs it; gunicorn's workers therefore each get their own.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from gateway.config import Settings
+from pe.consent.v1 import consent_pb2_grpc
+from pe.identity.v1 import identity_pb2_grpc
+from pe.organisation.v1 import organisation_pb2_grpc
+from pe.reporting.v1 import reporting_pb2_grpc
+
+SERVICES = ("identity", "organisation", "consent", "reporting")
+_STUBS = {
+    "identity": identity_pb2_grpc.IdentityServiceStub,
+    "organisation": organisation_pb2_grpc.OrganisationServiceStub,
+    "consent": consent_pb2_grpc.ConsentServiceStub,
+    "reporting": reporting_pb2_grpc.ReportingServiceStub,
+}
+
+
+class Backends:
+    def __init__(self, settings: Settings):
+        self._addresses = {
+            "identity": settings.identity_addr, "organisation": settings.organisation_addr,
+            "consent": settings.consent_addr, "reporting": settings.reporting_addr}
+        self.timeout = settings.rpc_timeout_seconds
+        self._lock = threading.Lock()
+        self._pid = None
+        self._channels: dict[str, grpc.Channel] = {}
+
+    def channel(self, service: str) -> grpc.Channel:
+        with self._lock:
+            if self._pid != os.getpid():  # first use in this process, or after a fork
+                self._channels, self._pid = {}, os.getpid()
+            if service not in self._channels:
+                self._channels[service] = grpc.insecure_channel(self._addresses[service])
+            return self._channels[service]
+
+    def stub(self, service: str):
+        return _STUBS[service](self.channel(service))
+
+    @property
+    def identity(self) -> identity_pb2_grpc.IdentityServiceStub:
+        return self.stub("identity")
+
+    @property
+    def organisation(self) -> organisation_pb2_grpc.OrganisationServiceStub:
+        return self.stub("organisation")
+
+    @property
+    def consent(self) -> consent_pb2_grpc.ConsentServiceStub:
+        return self.stub("consent")
+
+    @property
+    def reporting(self) -> reporting_pb2_grpc.ReportingServiceStub:
+        return self.stub("reporting")
+
+    def health(self, timeout: float = 1.0) -> dict[str, str]:
+        """Each service's standard health status: SERVING, NOT_SERVING, or UNREACHABLE."""
+        def check(service):
+            try:
+                reply = health_pb2_grpc.HealthStub(self.channel(service)).Check(
+                    health_pb2.HealthCheckRequest(service=""), timeout=timeout)
+                return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+            except grpc.RpcError:
+                return "UNREACHABLE"
+        with ThreadPoolExecutor(max_workers=len(SERVICES)) as pool:
+            return dict(zip(SERVICES, pool.map(check, SERVICES)))

@@ -1,0 +1,42 @@
+"""Settings of the gateway, from the environment, with defaults that run locally."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from svckit.config import Env
+
+
+@dataclass(frozen=True)
+class Settings:
+    port: int
+    workers: int
+    threads: int
+    identity_addr: str
+    organisation_addr: str
+    consent_addr: str
+    reporting_addr: str
+    rpc_timeout_seconds: float
+    max_body_bytes: int
+    public_url: str
+    log_level: str
+    metrics_dir: str
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    env = Env(environ)
+    port = env.port("GATEWAY_PORT", 8080)
+    return Settings(
+        port=port,
+        workers=env.int("GATEWAY_WORKERS", 2, minimum=1, maximum=64),
+        threads=env.int("GATEWAY_THREADS", 8, minimum=1, maximum=256),
+        identity_addr=env.address("IDENTITY_ADDR", "127.0.0.1:50051"),
+        organisation_addr=env.address("ORGANISATION_ADDR", "127.0.0.1:50052"),
+        consent_addr=env.address("CONSENT_ADDR", "127.0.0.1:50053"),
+        reporting_addr=env.address("REPORTING_ADDR", "127.0.0.1:50054"),
+        rpc_timeout_seconds=env.float("RPC_TIMEOUT_SECONDS", 5.0, minimum=0.1),
+        max_body_bytes=env.int("MAX_BODY_BYTES", 64 * 1024, minimum=1024),
+        public_url=env.url("PUBLIC_URL", f"http://127.0.0.1:{port}", ("http", "https")),
+        log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        metrics_dir=env.str("PROMETHEUS_MULTIPROC_DIR", f"{env.str('VAR_DIR', 'var')}/prometheus-gateway"),
+    )

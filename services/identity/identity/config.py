@@ -1,0 +1,31 @@
+"""Settings of the identity service, from the environment, with defaults that run locally."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from svckit.config import Env, database_url
+
+
+@dataclass(frozen=True)
+class Settings:
+    grpc_port: int
+    metrics_port: int
+    database_url: str
+    smtp_host: str
+    smtp_port: int
+    log_level: str
+    drain_seconds: float
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    env = Env(environ)
+    return Settings(
+        grpc_port=env.port("GRPC_PORT", 50051),
+        metrics_port=env.port("METRICS_PORT", 9101),
+        database_url=database_url(env, "identity", env.str("VAR_DIR", "var")),
+        smtp_host=env.str("SMTP_HOST", "127.0.0.1"),
+        smtp_port=env.port("SMTP_PORT", 1025),
+        log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        drain_seconds=env.float("DRAIN_SECONDS", 10.0),
+    )

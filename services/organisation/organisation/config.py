@@ -1,0 +1,33 @@
+"""Settings of the organisation service, from the environment, with defaults that run locally."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from svckit.config import Env, amqp_url, database_url
+
+
+@dataclass(frozen=True)
+class Settings:
+    grpc_port: int
+    metrics_port: int
+    database_url: str
+    amqp_url: str
+    smtp_host: str
+    smtp_port: int
+    log_level: str
+    drain_seconds: float
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    env = Env(environ)
+    return Settings(
+        grpc_port=env.port("GRPC_PORT", 50052),
+        metrics_port=env.port("METRICS_PORT", 9102),
+        database_url=database_url(env, "organisation", env.str("VAR_DIR", "var")),
+        amqp_url=amqp_url(env),
+        smtp_host=env.str("SMTP_HOST", "127.0.0.1"),
+        smtp_port=env.port("SMTP_PORT", 1025),
+        log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        drain_seconds=env.float("DRAIN_SECONDS", 10.0),
+    )
