@@ -36,6 +36,7 @@ def configure_logging(service: str, level: str = "INFO", stream=None) -> None:
     handler = logging.StreamHandler(stream)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info,
                     structlog.processors.EventRenamer("message"),
                     structlog.processors.JSONRenderer()],
         foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
@@ -43,8 +44,9 @@ def configure_logging(service: str, level: str = "INFO", stream=None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # pika logs every connection attempt at INFO; keep its warnings only.
-    logging.getLogger("pika").setLevel(logging.WARNING)
+    # pika logs each failed connection attempt with a traceback; every such failure also
+    # reaches our code as an exception, which reports it in one line.
+    logging.getLogger("pika").setLevel(logging.CRITICAL)
 
 
 def mask_email(address: str) -> str:

@@ -1,0 +1,53 @@
+import pytest
+
+from svckit.config import Env, SettingError, database_url, mask_url
+
+
+def test_defaults_apply_when_unset_or_blank():
+    env = Env({"BLANK": "  "})
+    assert env.int("MISSING", 5) == 5
+    assert env.str("BLANK", "x") == "x"
+
+
+def test_missing_required_setting_names_it():
+    with pytest.raises(SettingError, match="^TOKEN is not set$"):
+        Env({}).str("TOKEN")
+
+
+@pytest.mark.parametrize("raw, message", [
+    ("abc", "GRPC_PORT must be a whole number, got 'abc'"),
+    ("0", "GRPC_PORT must be at least 1, got 0"),
+    ("70000", "GRPC_PORT must be at most 65535, got 70000"),
+])
+def test_bad_port_is_one_clear_line(raw, message):
+    with pytest.raises(SettingError) as caught:
+        Env({"GRPC_PORT": raw}).port("GRPC_PORT", 50051)
+    assert str(caught.value) == message
+    assert "\n" not in str(caught.value)
+
+
+def test_address_needs_host_and_port():
+    assert Env({"A": "identity:50051"}).address("A") == "identity:50051"
+    with pytest.raises(SettingError, match="A must be host:port"):
+        Env({"A": "identity"}).address("A")
+
+
+def test_database_url_defaults_to_sqlite_under_var_dir():
+    assert database_url(Env({}), "consent", "var") == "sqlite:///var/consent.db"
+
+
+def test_database_url_takes_postgres_with_the_psycopg_driver():
+    url = database_url(Env({"DATABASE_URL": "postgresql://u:p@db/consent"}), "consent", "var")
+    assert url == "postgresql+psycopg://u:p@db/consent"
+
+
+def test_database_url_rejects_other_schemes_without_showing_the_password():
+    with pytest.raises(SettingError) as caught:
+        database_url(Env({"DATABASE_URL": "mysql://u:secret@db/x"}), "consent", "var")
+    assert "secret" not in str(caught.value)
+    assert "DATABASE_URL" in str(caught.value)
+
+
+def test_mask_url_hides_only_the_password():
+    assert mask_url("amqp://guest:guest@host:5672/%2F") == "amqp://guest:***@host:5672/%2F"
+    assert mask_url("sqlite:///var/x.db") == "sqlite:///var/x.db"

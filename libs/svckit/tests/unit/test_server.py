@@ -1,0 +1,109 @@
+"""The gRPC bootstrap: health only when ready, reflection, RED metrics per method and code."""
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from prometheus_client import CollectorRegistry
+
+from svckit.rpc_errors import error_reason, failure, field_violations, invalid_argument
+from svckit.server import GrpcHost
+
+ECHO_SERVICE = "test.Echo"
+
+
+class EchoServicer:
+    """A raw generic handler standing in for a generated servicer."""
+
+
+def _add_echo(_servicer, server):
+    def echo(request: bytes, context):
+        if request == b"bad":
+            context.abort_with_status(invalid_argument({"name": "must not be empty"}))
+        if request == b"gone":
+            context.abort_with_status(failure(grpc.StatusCode.NOT_FOUND, "NOT_THERE", "no such thing"))
+        return request
+
+    def count(request: bytes, context):
+        for index in range(int(request)):
+            yield str(index).encode()
+
+    server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(ECHO_SERVICE, {
+        "Echo": grpc.unary_unary_rpc_method_handler(echo),
+        "Count": grpc.unary_stream_rpc_method_handler(count),
+    })])
+
+
+@pytest.fixture
+def host():
+    from svckit.server import Registration
+    registry = CollectorRegistry()
+    host = GrpcHost(port=0, registrations=[Registration(ECHO_SERVICE, _add_echo, EchoServicer())],
+                    registry=registry, bind_host="127.0.0.1")
+    host.start()
+    host.registry = registry
+    yield host
+    host.drain(0)
+
+
+@pytest.fixture
+def channel(host):
+    with grpc.insecure_channel(f"127.0.0.1:{host.port}") as channel:
+        yield channel
+
+
+def _health(channel, service=""):
+    return health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service), timeout=2).status
+
+
+def test_health_is_serving_only_once_marked_ready(host, channel):
+    assert _health(channel) == health_pb2.HealthCheckResponse.NOT_SERVING
+    assert _health(channel, ECHO_SERVICE) == health_pb2.HealthCheckResponse.NOT_SERVING
+    host.mark_ready()
+    assert _health(channel) == health_pb2.HealthCheckResponse.SERVING
+    assert _health(channel, ECHO_SERVICE) == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_drain_says_not_serving_then_stops(host, channel):
+    host.mark_ready()
+    host.drain(0.1)
+    with pytest.raises(grpc.RpcError) as caught:
+        _health(channel)
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_reflection_lists_the_services(host, channel):
+    stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+    replies = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+    names = {s.name for reply in replies for s in reply.list_services_response.service}
+    assert {ECHO_SERVICE, "grpc.health.v1.Health"} <= names
+
+
+def _sample(registry, name, **labels):
+    return registry.get_sample_value(name, labels) or 0.0
+
+
+def test_metrics_count_each_call_by_method_and_code(host, channel):
+    echo = channel.unary_unary(f"/{ECHO_SERVICE}/Echo")
+    assert echo(b"hello", timeout=2) == b"hello"
+    with pytest.raises(grpc.RpcError):
+        echo(b"bad", timeout=2)
+    assert list(channel.unary_stream(f"/{ECHO_SERVICE}/Count")(b"3", timeout=2)) == [b"0", b"1", b"2"]
+
+    labels = dict(grpc_type="unary", grpc_service=ECHO_SERVICE, grpc_method="Echo")
+    assert _sample(host.registry, "grpc_server_handled_total", **labels, grpc_code="OK") == 1
+    assert _sample(host.registry, "grpc_server_handled_total", **labels, grpc_code="INVALID_ARGUMENT") == 1
+    assert _sample(host.registry, "grpc_server_handling_seconds_count", **labels, grpc_code="OK") == 1
+    assert _sample(host.registry, "grpc_server_handled_total", grpc_type="server_stream",
+                   grpc_service=ECHO_SERVICE, grpc_method="Count", grpc_code="OK") == 1
+
+
+def test_errors_carry_field_violations_and_reasons(host, channel):
+    echo = channel.unary_unary(f"/{ECHO_SERVICE}/Echo")
+    with pytest.raises(grpc.RpcError) as bad:
+        echo(b"bad", timeout=2)
+    assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field_violations(bad.value) == {"name": "must not be empty"}
+    with pytest.raises(grpc.RpcError) as gone:
+        echo(b"gone", timeout=2)
+    assert gone.value.code() == grpc.StatusCode.NOT_FOUND
+    assert error_reason(gone.value) == "NOT_THERE"

@@ -1,0 +1,64 @@
+import base64
+import time
+import uuid
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from gateway import config
+from gateway.app import create_app
+from gateway.auth import AUDIENCE, ISSUER, TokenVerifier
+
+
+class FakeBackends:
+    """Stands in for the gRPC channels: the health each service reports."""
+    timeout = 1.0
+
+    def __init__(self):
+        self.statuses = {name: "SERVING" for name in ("identity", "organisation", "consent", "reporting")}
+
+    def health(self, timeout=1.0):
+        return dict(self.statuses)
+
+
+class SigningKey:
+    def __init__(self):
+        self.private = Ed25519PrivateKey.generate()
+        raw = self.private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        self.x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        self.key_id = "test-key"
+
+    def token(self, **overrides):
+        now = int(time.time())
+        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": str(uuid.uuid4()), "kind": "professional",
+                  "username": "pro1", "iat": now, "exp": now + 600, **overrides}
+        return jwt.encode(claims, self.private, algorithm="EdDSA", headers={"kid": self.key_id})
+
+
+@pytest.fixture
+def signing_key():
+    return SigningKey()
+
+
+@pytest.fixture
+def other_signing_key():
+    return SigningKey()
+
+
+@pytest.fixture
+def backends():
+    return FakeBackends()
+
+
+@pytest.fixture
+def app(backends, signing_key):
+    settings = config.load({"MAX_BODY_BYTES": "2048"})
+    verifier = TokenVerifier(lambda: {signing_key.key_id: signing_key.x})
+    return create_app(settings, backends=backends, verifier=verifier)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

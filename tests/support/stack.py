@@ -1,0 +1,133 @@
+"""The whole pe-insight stack as real processes on free ports, for system tests.
+
+Each service gets a fresh database (PostgreSQL when TEST_POSTGRES_URL is set), all of them
+the real broker, and the gateway the four services' addresses. Logs go to files under the
+stack's folder, shown when a process fails to come up.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import requests
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+SERVICES = ("identity", "organisation", "consent", "reporting")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@dataclass
+class Stack:
+    folder: Path
+    amqp_url: str
+    database_urls: dict[str, str]
+    ports: dict[str, int]
+    extra_env: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, Process] = field(default_factory=dict)
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['gateway']}"
+
+    def grpc_address(self, service: str) -> str:
+        return f"127.0.0.1:{self.ports[service + '_grpc']}"
+
+    def metrics_url(self, service: str) -> str:
+        if service == "gateway":
+            return f"{self.gateway_url}/metrics"
+        return f"http://127.0.0.1:{self.ports[service + '_metrics']}/metrics"
+
+    def base_env(self) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("PROMETHEUS_")}
+        env.update(PYTHONUNBUFFERED="1", VAR_DIR=str(self.folder / "var"), AMQP_URL=self.amqp_url,
+                   SMTP_HOST="127.0.0.1", SMTP_PORT=str(self.ports["smtp"]), LOG_LEVEL="INFO",
+                   DRAIN_SECONDS="2")
+        for service in SERVICES:
+            env[f"{service.upper()}_ADDR"] = self.grpc_address(service)
+        env.update(self.extra_env)
+        return env
+
+    def service_env(self, service: str) -> dict[str, str]:
+        env = self.base_env()
+        if service == "gateway":
+            env.update(GATEWAY_PORT=str(self.ports["gateway"]), GATEWAY_WORKERS="2",
+                       PUBLIC_URL=self.gateway_url)
+        else:
+            env.update(GRPC_PORT=str(self.ports[service + "_grpc"]),
+                       METRICS_PORT=str(self.ports[service + "_metrics"]),
+                       DATABASE_URL=self.database_urls[service])
+        return env
+
+    def start_process(self, name: str, args: list[str], env: dict[str, str]) -> Process:
+        log_path = self.folder / f"{name}.log"
+        handle = log_path.open("wb")
+        popen = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=handle,
+                                 stderr=subprocess.STDOUT, start_new_session=True)
+        process = Process(name, popen, log_path)
+        self.processes[name] = process
+        return process
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.start_process("mail", ["-m", "svckit.mailsink"],
+                           {**self.base_env(), "MAIL_DIR": str(self.folder / "mail")})
+        for service in (*SERVICES, "gateway"):
+            self.start_process(service, ["-m", service], self.service_env(service))
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for process in self.processes.values():
+                if process.popen.poll() is not None:
+                    raise RuntimeError(f"{process.name} exited with {process.popen.returncode}:\n{process.log()}")
+            try:
+                if requests.get(f"{self.gateway_url}/readyz", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        logs = "\n".join(f"--- {p.name}\n{p.log()[-3000:]}" for p in self.processes.values())
+        raise RuntimeError(f"the stack was not ready within {timeout} s\n{logs}")
+
+    def health(self, service: str) -> str:
+        with grpc.insecure_channel(self.grpc_address(service)) as channel:
+            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
+        return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+
+    def stop(self, timeout: float = 15.0) -> dict[str, int]:
+        """SIGTERM every process, wait, and answer their exit codes."""
+        for process in self.processes.values():
+            if process.popen.poll() is None:
+                os.killpg(process.popen.pid, signal.SIGTERM)
+        codes = {}
+        for process in self.processes.values():
+            try:
+                codes[process.name] = process.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.popen.pid, signal.SIGKILL)
+                codes[process.name] = process.popen.wait()
+        return codes
+
+
+def new_stack(folder: Path, amqp_url: str, databases, port_factory, **extra_env) -> Stack:
+    names = ["gateway", "smtp", *(f"{s}_{kind}" for s in SERVICES for kind in ("grpc", "metrics"))]
+    return Stack(folder=folder, amqp_url=amqp_url,
+                 database_urls={service: databases.new(service) for service in SERVICES},
+                 ports={name: port_factory() for name in names}, extra_env=extra_env)

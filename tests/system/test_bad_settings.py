@@ -1,0 +1,54 @@
+"""A process started with a bad setting or an unreachable dependency exits with one clear line."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from support.stack import ROOT
+
+pytestmark = pytest.mark.system
+
+UNREACHABLE_DB = "postgresql+psycopg://pe:secret@127.0.0.1:1/none"
+UNREACHABLE_BROKER = "amqp://guest:secret@127.0.0.1:1/%2F"
+
+
+def _run(module, tmp_path, port_factory, **env):
+    environ = {**os.environ, "VAR_DIR": str(tmp_path), "GRPC_PORT": str(port_factory()),
+               "METRICS_PORT": str(port_factory()), "GATEWAY_PORT": str(port_factory()), **env}
+    return subprocess.run([sys.executable, "-m", module], cwd=ROOT, env=environ, capture_output=True,
+                          text=True, timeout=60)
+
+
+def _assert_one_clear_line(result, module, *phrases):
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("{")]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"{module}: ")
+    for phrase in phrases:
+        assert phrase in lines[0]
+    assert "Traceback" not in result.stderr and "secret" not in result.stderr
+
+
+@pytest.mark.parametrize("module", ["identity", "organisation", "consent", "reporting"])
+def test_unreachable_database(module, tmp_path, port_factory, amqp_url):
+    result = _run(module, tmp_path, port_factory, DATABASE_URL=UNREACHABLE_DB, AMQP_URL=amqp_url)
+    _assert_one_clear_line(result, module, "cannot reach the database", "DATABASE_URL")
+
+
+@pytest.mark.parametrize("module", ["organisation", "consent", "reporting"])
+def test_unreachable_broker(module, tmp_path, port_factory):
+    result = _run(module, tmp_path, port_factory, AMQP_URL=UNREACHABLE_BROKER)
+    _assert_one_clear_line(result, module, "cannot reach RabbitMQ", "AMQP_URL")
+
+
+@pytest.mark.parametrize("module, setting, value, phrase", [
+    ("identity", "GRPC_PORT", "abc", "GRPC_PORT must be a whole number"),
+    ("consent", "DATABASE_URL", "mysql://x/y", "DATABASE_URL must be a URL starting with"),
+    ("reporting", "AMQP_URL", "http://broker", "AMQP_URL must be a URL starting with"),
+    ("gateway", "IDENTITY_ADDR", "identity", "IDENTITY_ADDR must be host:port"),
+    ("gateway", "GATEWAY_PORT", "-1", "GATEWAY_PORT must be at least 1"),
+])
+def test_malformed_setting(module, setting, value, phrase, tmp_path, port_factory):
+    result = _run(module, tmp_path, port_factory, **{setting: value})
+    _assert_one_clear_line(result, module, phrase)

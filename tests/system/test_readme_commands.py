@@ -1,0 +1,66 @@
+"""The README's commands, tried as a newcomer would: on a clean clone, with nothing prepared."""
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+import requests
+
+from support.stack import ROOT
+
+pytestmark = pytest.mark.system
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("newcomer") / "pe-insight"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(folder)], check=True, timeout=120)
+    return folder
+
+
+def _newcomer_env(**extra):
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("VIRTUAL_ENV", "PROMETHEUS_", "PYTEST", "TEST_"))}
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if "/.venv/" not in p)
+    env.update(extra)
+    return env
+
+
+def test_make_run_reaches_ready_and_stops_on_ctrl_c(clone, amqp_url, port_factory):
+    ports = {name: port_factory() for name in (
+        "GATEWAY_PORT", "SMTP_PORT", "IDENTITY_GRPC_PORT", "IDENTITY_METRICS_PORT", "ORGANISATION_GRPC_PORT",
+        "ORGANISATION_METRICS_PORT", "CONSENT_GRPC_PORT", "CONSENT_METRICS_PORT", "REPORTING_GRPC_PORT",
+        "REPORTING_METRICS_PORT")}
+    env = _newcomer_env(AMQP_URL=amqp_url, **{k: str(v) for k, v in ports.items()})
+    log = (clone.parent / "make-run.log").open("w+")
+    make = subprocess.Popen(["make", "run"], cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    ready_url = f"http://127.0.0.1:{ports['GATEWAY_PORT']}/readyz"
+    try:
+        deadline = time.monotonic() + 420  # includes creating the virtualenv on a clean clone
+        ready = False
+        while time.monotonic() < deadline and make.poll() is None and not ready:
+            try:
+                ready = requests.get(ready_url, timeout=2).status_code == 200
+            except requests.RequestException:
+                time.sleep(0.5)
+        log.seek(0)
+        output = log.read()
+        assert ready, output[-5000:]
+        assert f"http://127.0.0.1:{ports['GATEWAY_PORT']}/api/docs" in output
+        assert requests.get(ready_url.replace("readyz", "api/docs"), timeout=5).status_code == 200
+    finally:
+        os.killpg(make.pid, signal.SIGINT)
+        make.wait(60)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(ready_url, timeout=2)
+
+
+def test_make_run_without_a_broker_says_so_in_one_line(clone):
+    result = subprocess.run(["make", "--silent", "run"], cwd=clone, capture_output=True, text=True, timeout=600,
+                            env=_newcomer_env(AMQP_URL="amqp://guest:guest@127.0.0.1:1/%2F"))
+    assert result.returncode != 0
+    line = [l for l in result.stderr.splitlines() if l.startswith("pe-insight:")]
+    assert len(line) == 1, result.stderr
+    assert "AMQP_URL" in line[0] and "docker compose up -d rabbitmq" in line[0]
