@@ -51,7 +51,17 @@ def check_broker(url: str, timeout: float = 5.0) -> None:
 
 
 def declare_topic_exchange(channel, name: str) -> None:
-    channel.exchange_declare(exchange=name, exchange_type="topic", durable=True)
+    """A durable topic exchange whose unroutable messages are kept in `<name>.unrouted`.
+
+    With no subscriber bound yet, an event still has somewhere to go, so a publisher using
+    the mandatory flag is not refused, and nothing is lost.
+    """
+    unrouted = f"{name}.unrouted"
+    channel.exchange_declare(exchange=unrouted, exchange_type="fanout", durable=True)
+    channel.queue_declare(queue=unrouted, durable=True)
+    channel.queue_bind(queue=unrouted, exchange=unrouted)
+    channel.exchange_declare(exchange=name, exchange_type="topic", durable=True,
+                             arguments={"alternate-exchange": unrouted})
 
 
 @dataclass

@@ -27,7 +27,8 @@ def cleanup(amqp_url, names):
     channel = connection.channel()
     for name in (queue, f"{queue}.dead"):
         channel.queue_delete(name)
-    for name in (exchange, f"{queue}.dlx"):
+    channel.queue_delete(f"{exchange}.unrouted")
+    for name in (exchange, f"{exchange}.unrouted", f"{queue}.dlx"):
         channel.exchange_delete(name)
     connection.close()
 
@@ -57,11 +58,19 @@ def test_unreachable_broker_is_one_line_naming_amqp_url():
     assert "secret" not in message
 
 
-def test_unroutable_message_is_an_error_not_a_silent_loss(amqp_url, names, cleanup):
+def test_message_nobody_subscribed_to_is_kept_not_lost(amqp_url, names, cleanup):
     exchange, _ = names
     publisher = ConfirmingPublisher(amqp_url, exchanges=(exchange,))
+    publisher.publish(exchange, Message("nobody.listens", b"{}"))
+    publisher.close()
+    assert _queue_depth(amqp_url, f"{exchange}.unrouted") == 1
+
+
+def test_unroutable_message_without_a_fallback_is_an_error(amqp_url, names, cleanup):
+    _, queue = names
+    publisher = ConfirmingPublisher(amqp_url)
     with pytest.raises(PublishError, match="no queue is bound"):
-        publisher.publish(exchange, Message("nobody.listens", b"{}"))
+        publisher.publish("amq.topic", Message(f"{queue}.nobody", b"{}"))
     publisher.close()
 
 

@@ -1,0 +1,154 @@
+"""A transactional outbox for events: the event row is written in the transaction that makes
+the change, and a relay publishes it as a CloudEvent (binary mode) with publisher confirms.
+
+A row is marked published only after the broker confirmed it; a relay that dies in between
+leaves its lease to run out and the event is published again (same event id, so consumers
+drop the copy). The row's position orders the service's event log.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from cloudevents.core.bindings import rabbitmq as ce_rabbitmq
+from cloudevents.core.v1.event import CloudEvent
+from prometheus_client import CollectorRegistry, Counter
+from sqlalchemy import (BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text, insert,
+                        update)
+from sqlalchemy.engine import Connection, Engine
+
+from svckit.amqp import ConfirmingPublisher, Message, PublishError
+from svckit.claims import claim_due
+from svckit.clock import Clock
+from svckit.logs import get_logger
+
+log = get_logger(__name__)
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a bigint identity.
+Position = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def event_outbox_table(metadata: MetaData, name: str = "event_outbox") -> Table:
+    return Table(
+        name, metadata,
+        Column("position", Position, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("type", String(120), nullable=False),
+        Column("source", String(120), nullable=False),
+        Column("subject", String(120), nullable=False),
+        Column("routing_key", String(120), nullable=False),
+        Column("data", Text, nullable=False),
+        Column("occurred_at", DateTime(timezone=True), nullable=False),
+        Column("published_at", DateTime(timezone=True), nullable=True, index=True),
+        Column("claimed_until", DateTime(timezone=True), nullable=True),
+        Column("attempts", Integer, nullable=False, default=0),
+    )
+
+
+@dataclass(frozen=True)
+class OutboundEvent:
+    type: str            # pe.consent.granted.v1
+    source: str          # /pe-insight/consent
+    subject: str         # the resource id
+    routing_key: str     # consent.granted
+    data: dict
+    occurred_at: datetime
+    event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+def add_event(connection: Connection, table: Table, event: OutboundEvent) -> int:
+    """Write the event in the caller's transaction; answer its position in the log."""
+    result = connection.execute(insert(table).values(
+        event_id=event.event_id, type=event.type, source=event.source, subject=event.subject,
+        routing_key=event.routing_key, data=json.dumps(event.data, sort_keys=True),
+        occurred_at=event.occurred_at, attempts=0))
+    return result.inserted_primary_key[0]
+
+
+def to_message(row) -> Message:
+    """The outbox row as a RabbitMQ message in CloudEvents binary mode."""
+    event = CloudEvent(attributes={
+        "id": row.event_id, "source": row.source, "type": row.type, "subject": row.subject,
+        "time": row.occurred_at, "datacontenttype": "application/json", "specversion": "1.0",
+    }, data=json.loads(row.data))
+    binary = ce_rabbitmq.to_binary_event(event)
+    return Message(routing_key=row.routing_key, body=binary.body, headers=binary.headers,
+                   content_type=binary.content_type or "application/json", message_id=row.event_id)
+
+
+class RelayMetrics:
+    def __init__(self, registry: CollectorRegistry, service: str):
+        self.published = Counter(f"pe_{service}_events_published_total",
+                                 "Events confirmed by the broker.", ("type",), registry=registry)
+        self.failed = Counter(f"pe_{service}_event_publish_failures_total",
+                              "Publish attempts the broker did not confirm; retried.", registry=registry)
+
+
+class EventRelay:
+    def __init__(self, engine: Engine, table: Table, publisher: ConfirmingPublisher, exchange: str,
+                 clock: Clock, *, metrics: RelayMetrics | None = None, poll_seconds: float = 0.2,
+                 batch: int = 100, lease_seconds: float = 30.0):
+        self._engine, self._table, self._publisher = engine, table, publisher
+        self._exchange, self._clock, self._metrics = exchange, clock, metrics
+        self._poll, self._batch, self._lease = poll_seconds, batch, timedelta(seconds=lease_seconds)
+        self._stopping = threading.Event()
+        self._wake = threading.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Something was just committed: look now instead of at the next poll."""
+        self._wake.set()
+
+    def run(self) -> None:
+        backoff = self._poll
+        while not self._stopping.is_set():
+            try:
+                published = self.publish_due()
+                backoff = self._poll
+            except PublishError as error:
+                log.warning("event publish failed, will retry", error=str(error), retry_in_seconds=backoff)
+                if self._metrics:
+                    self._metrics.failed.inc()
+                published, backoff = 0, min(backoff * 2, 10.0)
+            except Exception:  # the database went away for a moment: keep the rows, try again
+                log.exception("event relay pass failed")
+                published, backoff = 0, min(backoff * 2, 10.0)
+            if not published:
+                self._wake.wait(backoff)
+                self._wake.clear()
+
+    def publish_due(self) -> int:
+        """One pass: publish what is waiting, in log order; answer how many were published."""
+        now = self._clock.now()
+        with self._engine.begin() as connection:
+            rows = claim_due(connection, self._table, now=now, lease=self._lease, limit=self._batch,
+                             due=self._table.c.published_at.is_(None), order_by=self._table.c.position)
+        done = 0
+        try:
+            for row in rows:
+                self._publisher.publish(self._exchange, to_message(row))
+                self._mark_published(row.position)
+                done += 1
+                if self._metrics:
+                    self._metrics.published.labels(row.type).inc()
+        finally:
+            self._release([row.position for row in rows[done:]])
+        return done
+
+    def _mark_published(self, position: int) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(update(self._table).where(self._table.c.position == position)
+                               .values(published_at=self._clock.now(), claimed_until=None,
+                                       attempts=self._table.c.attempts + 1))
+
+    def _release(self, positions: list[int]) -> None:
+        if positions:
+            with self._engine.begin() as connection:
+                connection.execute(update(self._table).where(self._table.c.position.in_(positions))
+                                   .values(claimed_until=None))

@@ -1,0 +1,460 @@
+"""Offline checks of the container deployment: docker-compose.yml, deploy/Dockerfile, deploy/k8s,
+deploy/prometheus, deploy/postgres and deploy/grafana.
+
+No Docker engine is needed: the compose file is validated against the Compose Specification schema
+(check-jsonschema's builtin copy), cross-checked against the services' own settings, the Makefile
+and the Procfile, and its healthcheck one-liners are run here against stand-in servers.
+"""
+from __future__ import annotations
+
+import http.server
+import importlib
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+from concurrent import futures
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "deploy" / "Dockerfile"
+K8S_DIR = ROOT / "deploy" / "k8s"
+PROMETHEUS_FILE = ROOT / "deploy" / "prometheus" / "prometheus.yml"
+INIT_DATABASES = ROOT / "deploy" / "postgres" / "init-databases.sh"
+DASHBOARD = ROOT / "deploy" / "grafana" / "pe-insight-red.json"
+
+GRPC_SERVICES = {"identity": (50051, 9101), "organisation": (50052, 9102),
+                 "consent": (50053, 9103), "reporting": (50054, 9104)}
+PE_SERVICES = [*GRPC_SERVICES, "gateway"]
+INFRASTRUCTURE = ["rabbitmq", "postgres", "mailpit", "prometheus"]
+AMQP_URL = "amqp://guest:guest@rabbitmq:5672/%2F"
+PYTHON_M = re.compile(r"\bpython3?\s+-m\s+([A-Za-z_][\w.]*)")
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def k8s_documents() -> list[dict]:
+    kustomization = yaml.safe_load((K8S_DIR / "kustomization.yaml").read_text())
+    documents = []
+    for resource in kustomization["resources"]:
+        path = K8S_DIR / resource
+        assert path.is_file(), f"kustomization.yaml lists {resource}, which does not exist"
+        documents += [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
+    return documents
+
+
+def _strings(node) -> list[str]:
+    """Every string of a YAML tree; a list of strings also as one space-joined command line."""
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for value in node.values() for s in _strings(value)]
+    if isinstance(node, list):
+        found = [s for item in node for s in _strings(item)]
+        if node and all(isinstance(item, str) for item in node):
+            found.append(" ".join(node))
+        return found
+    return []
+
+
+def _python_m_modules(text_or_tree) -> set[str]:
+    texts = [text_or_tree] if isinstance(text_or_tree, str) else _strings(text_or_tree)
+    return {m for text in texts for m in PYTHON_M.findall(text)}
+
+
+def _source_roots(*groups: str) -> list[Path]:
+    return sorted(p for group in groups for p in (ROOT / group).iterdir() if p.is_dir())
+
+
+def _runnable(module: str, roots: list[Path]) -> Path | None:
+    """The file `python -m module` runs, if the module is in one of the source roots."""
+    parts = module.split(".")
+    for root in roots:
+        base = root.joinpath(*parts)
+        packages_ok = all((root.joinpath(*parts[:i]) / "__init__.py").is_file() for i in range(1, len(parts)))
+        if not packages_ok:
+            continue
+        if (base / "__main__.py").is_file():
+            return base / "__main__.py"
+        if base.with_suffix(".py").is_file():
+            return base.with_suffix(".py")
+    return None
+
+
+def _env(service: dict) -> dict[str, str]:
+    env = service.get("environment", {})
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {key: str(value) for key, value in env.items()}
+
+
+def _published(service: dict) -> set[str]:
+    published = set()
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            published.add(f"{port['published']}:{port['target']}")
+        else:
+            published.add(str(port).split("/")[0].removeprefix("127.0.0.1:"))
+    return published
+
+
+def _depends_on(service: dict) -> dict[str, str]:
+    depends = service.get("depends_on", {})
+    if isinstance(depends, list):
+        return {name: "service_started" for name in depends}
+    return {name: spec.get("condition", "service_started") for name, spec in depends.items()}
+
+
+def _healthcheck_code(service: dict) -> str:
+    test = service["healthcheck"]["test"]
+    assert test[:3] == ["CMD", "python", "-c"], f"expected [CMD, python, -c, code], got {test[:3]}"
+    return test[3]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run_code(code: str) -> int:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30).returncode
+
+
+def _load_settings(module: str, env: dict[str, str]):
+    return importlib.import_module(f"{module}.config").load(env)
+
+
+# --- (a) the Compose Specification ------------------------------------------------------------------
+
+def test_compose_file_is_valid_against_the_compose_spec():
+    check = Path(sys.executable).parent / "check-jsonschema"
+    assert check.exists(), f"{check} is missing: run `make venv`"
+    result = subprocess.run([str(check), "--builtin-schema", "vendor.compose-spec", str(COMPOSE_FILE)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- (b) services, healthchecks, ports, environment, dependencies, scraping ---------------------------
+
+def test_every_process_and_the_infrastructure_are_in_the_stack(compose):
+    services = compose["services"]
+    assert set(PE_SERVICES + INFRASTRUCTURE) <= set(services), sorted(services)
+    assert services["rabbitmq"]["image"].startswith("rabbitmq:3.13-management")
+    assert services["postgres"]["image"].startswith("postgres:16")
+    assert services["mailpit"]["image"].startswith("axllent/mailpit")
+    assert services["prometheus"]["image"].startswith("prom/prometheus")
+    for name in PE_SERVICES:
+        build = services[name]["build"]
+        assert build["dockerfile"] == "deploy/Dockerfile" and (ROOT / build["context"] / build["dockerfile"]).is_file()
+
+
+def test_each_process_runs_its_own_module(compose):
+    for name in PE_SERVICES:
+        assert _python_m_modules(compose["services"][name]["command"]) == {name}
+
+
+@pytest.mark.parametrize("name", list(GRPC_SERVICES))
+def test_grpc_service_ports_environment_and_dependencies(compose, name):
+    service = compose["services"][name]
+    grpc_port, metrics_port = GRPC_SERVICES[name]
+    env = _env(service)
+    assert env["GRPC_PORT"] == str(grpc_port)
+    assert env["METRICS_PORT"] == str(metrics_port)
+    assert env["DATABASE_URL"] == f"postgresql+psycopg://postgres:postgres@postgres:5432/{name}"
+    assert env["AMQP_URL"] == AMQP_URL
+    assert env["SMTP_HOST"] == "mailpit" and env["SMTP_PORT"] == "1025"
+
+    # The service's own config.py reads this environment into the settings meant.
+    settings = _load_settings(name, env)
+    assert (settings.grpc_port, settings.metrics_port) == (grpc_port, metrics_port)
+    assert settings.database_url == env["DATABASE_URL"]
+
+    depends = _depends_on(service)
+    assert depends.get("postgres") == "service_healthy"
+    if hasattr(settings, "amqp_url"):
+        assert settings.amqp_url == AMQP_URL
+        assert depends.get("rabbitmq") == "service_healthy", f"{name} uses RabbitMQ"
+    if hasattr(settings, "smtp_host"):
+        assert (settings.smtp_host, settings.smtp_port) == ("mailpit", 1025)
+        assert depends.get("mailpit") == "service_healthy", f"{name} sends mail"
+
+    code = _healthcheck_code(service)
+    assert f"127.0.0.1:{grpc_port}" in code and "grpc_health" in code and "SERVING" in code
+    assert not _published(service), "gRPC services are reached on the compose network only"
+
+
+def test_gateway_ports_environment_and_dependencies(compose):
+    gateway = compose["services"]["gateway"]
+    env = _env(gateway)
+    expected_addrs = {f"{name.upper()}_ADDR": f"{name}:{port}" for name, (port, _) in GRPC_SERVICES.items()}
+    assert {key: env.get(key) for key in expected_addrs} == expected_addrs
+    assert env["GATEWAY_PORT"] == "8080"
+    assert "8080:8080" in _published(gateway)
+
+    settings = _load_settings("gateway", env)
+    assert settings.port == 8080
+    assert (settings.identity_addr, settings.organisation_addr, settings.consent_addr,
+            settings.reporting_addr) == tuple(expected_addrs.values())
+
+    assert _depends_on(gateway) == {name: "service_healthy" for name in GRPC_SERVICES}
+    code = _healthcheck_code(gateway)
+    assert "http://127.0.0.1:8080/healthz" in code
+
+
+def test_infrastructure_healthchecks_and_published_ports(compose):
+    services = compose["services"]
+    assert "rabbitmq-diagnostics" in services["rabbitmq"]["healthcheck"]["test"]
+    assert "ping" in services["rabbitmq"]["healthcheck"]["test"]
+    assert "pg_isready" in services["postgres"]["healthcheck"]["test"]
+    assert "healthcheck" in services["mailpit"]
+    assert "15672:15672" in _published(services["rabbitmq"])
+    assert "8025:8025" in _published(services["mailpit"])
+    assert "9090:9090" in _published(services["prometheus"])
+    for name in PE_SERVICES:
+        depends = _depends_on(services[name])
+        for dependency in set(depends) & {"rabbitmq", "postgres", "mailpit"}:
+            assert "healthcheck" in services[dependency], f"{name} waits for {dependency} to be healthy"
+
+
+def test_postgres_init_script_creates_every_service_database(compose):
+    postgres = compose["services"]["postgres"]
+    mounts = [v for v in postgres["volumes"] if isinstance(v, str)]
+    assert any(m.startswith("./deploy/postgres/init-databases.sh:/docker-entrypoint-initdb.d/") for m in mounts)
+    assert INIT_DATABASES.stat().st_mode & 0o111, "init-databases.sh must be executable"
+    assert subprocess.run(["bash", "-n", str(INIT_DATABASES)]).returncode == 0
+    listed = re.search(r"PE_DATABASES:-([\w ]+)\}", INIT_DATABASES.read_text())
+    assert listed, "init-databases.sh names its databases in ${PE_DATABASES:-...}"
+    wanted = {_env(compose["services"][name])["DATABASE_URL"].rsplit("/", 1)[1] for name in GRPC_SERVICES}
+    assert wanted == set(listed.group(1).split())
+    env = postgres["environment"]
+    assert env["POSTGRES_USER"] == "postgres" and env["POSTGRES_PASSWORD"] == "postgres"
+
+
+def test_prometheus_scrapes_every_process(compose):
+    mounts = compose["services"]["prometheus"]["volumes"]
+    assert any(m.startswith("./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml") for m in mounts)
+    config = yaml.safe_load(PROMETHEUS_FILE.read_text())
+    scraped = set()
+    for job in config["scrape_configs"]:
+        path = job.get("metrics_path", "/metrics")
+        for static in job.get("static_configs", []):
+            scraped |= {f"{target}{path}" for target in static["targets"]}
+    for name in GRPC_SERVICES:
+        assert f"{name}:{_env(compose['services'][name])['METRICS_PORT']}/metrics" in scraped
+    assert f"gateway:{_env(compose['services']['gateway'])['GATEWAY_PORT']}/metrics" in scraped
+    assert {"identity:9101/metrics", "organisation:9102/metrics", "consent:9103/metrics",
+            "reporting:9104/metrics", "gateway:8080/metrics"} <= scraped
+
+
+# --- the healthcheck one-liners, run against stand-in servers ---------------------------------------
+
+@pytest.fixture(scope="module")
+def health_server():
+    grpc = pytest.importorskip("grpc")
+    from grpc_health.v1 import health, health_pb2_grpc
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    yield servicer, port
+    server.stop(0)
+
+
+@pytest.mark.parametrize("name", list(GRPC_SERVICES))
+def test_grpc_healthcheck_passes_only_when_serving(compose, health_server, name):
+    from grpc_health.v1 import health_pb2
+    servicer, port = health_server
+    code = _healthcheck_code(compose["services"][name]).replace(
+        f"127.0.0.1:{GRPC_SERVICES[name][0]}", f"127.0.0.1:{port}")
+    servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    assert _run_code(code) == 0
+    servicer.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
+    assert _run_code(code) != 0
+
+
+def test_grpc_healthcheck_fails_when_nothing_listens(compose):
+    code = _healthcheck_code(compose["services"]["identity"]).replace(
+        "127.0.0.1:50051", f"127.0.0.1:{_free_port()}")
+    assert _run_code(code) != 0
+
+
+def test_gateway_healthcheck_follows_healthz(compose):
+    state = {"status": 200}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (the stdlib's name)
+            status = state["status"] if self.path == "/healthz" else 404
+            self.send_response(status)
+            self.end_headers()
+            self.wfile.write(b'{"status": "ok"}')
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        code = _healthcheck_code(compose["services"]["gateway"]).replace(
+            "127.0.0.1:8080", f"127.0.0.1:{server.server_address[1]}")
+        assert _run_code(code) == 0
+        state["status"] = 500
+        assert _run_code(code) != 0
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# --- (c) every `python -m` names a module that exists ---------------------------------------------
+
+def test_compose_python_m_modules_exist_under_services(compose):
+    modules = _python_m_modules(compose)
+    assert set(PE_SERVICES) <= modules
+    roots = _source_roots("services")
+    missing = sorted(m for m in modules if _runnable(m, roots) is None)
+    assert not missing, f"docker-compose.yml runs modules not under services/: {missing}"
+
+
+def test_procfile_python_m_modules_exist():
+    modules = _python_m_modules((ROOT / "Procfile").read_text())
+    assert set(PE_SERVICES) <= modules
+    service_roots, all_roots = _source_roots("services"), _source_roots("services", "libs")
+    for module in modules:
+        # The Procfile's development mail sink (svckit.mailsink) lives in libs/, the rest in services/.
+        roots = all_roots if module.startswith("svckit.") else service_roots
+        assert _runnable(module, roots) is not None, f"Procfile runs {module}, which is not in the source tree"
+
+
+def test_runnable_module_check_rejects_a_missing_module():
+    assert _runnable("identity", _source_roots("services")) is not None
+    assert _runnable("idenity", _source_roots("services")) is None
+    assert _runnable("svckit.mailsink", _source_roots("services")) is None
+
+
+# --- the Dockerfile and its build context --------------------------------------------------------
+
+def _dockerfile_instructions() -> list[tuple[str, str]]:
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line.strip() else "")
+            for line in (raw.strip() for raw in text.splitlines()) if line and not line.startswith("#")]
+
+
+def test_dockerfile_installs_what_the_makefile_installs():
+    instructions = _dockerfile_instructions()
+    froms = [args for op, args in instructions if op == "FROM"]
+    base = re.search(r"^ARG PYTHON_IMAGE=(\S+)", DOCKERFILE.read_text(), re.M)
+    assert base and base.group(1) == "python:3.11-slim"
+    assert len(froms) >= 2 and all(f.startswith(("${PYTHON_IMAGE}", "python:3.11-slim")) for f in froms)
+
+    makefile = (ROOT / "Makefile").read_text()
+    packages = re.search(r"^PACKAGES := (.+)$", makefile, re.M).group(1).split()
+    runs = " ".join(args for op, args in instructions if op == "RUN")
+    installs = re.search(r"pip install -c constraints\.txt((?:\s+-e\s+\S+)+)", runs)
+    assert installs, "the image installs the packages with -c constraints.txt and -e"
+    assert installs.group(1).split()[1::2] == packages
+    assert "grpc_tools.protoc -I protos" in runs and "--grpc_python_out=gen/python" in runs
+    env = " ".join(args for op, args in instructions if op == "ENV").split()
+    assert "PYTHONPATH=/app/gen/python" in env, "the generated code is on the path in the image"
+
+
+def test_dockerfile_runs_as_a_non_root_user_and_selects_the_process():
+    instructions = _dockerfile_instructions()
+    users = [args for op, args in instructions if op == "USER"]
+    assert users and users[-1].split(":")[0] not in {"root", "0"}
+    service = re.search(r"^ARG SERVICE=(\w+)", DOCKERFILE.read_text(), re.M)
+    assert service and _runnable(service.group(1), _source_roots("services"))
+    cmd = [args for op, args in instructions if op == "CMD"][-1]
+    assert "python -m" in cmd and "$PE_SERVICE" in cmd
+
+
+def test_dockerignore_keeps_local_state_out_but_not_what_the_build_copies():
+    patterns = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")}
+    for required in (".venv", "var", "gen", ".git"):
+        assert required in patterns
+    assert any("__pycache__" in p for p in patterns)
+    for op, args in _dockerfile_instructions():
+        if op == "COPY" and not args.startswith("--from"):
+            *sources, _dest = args.split()
+            for source in sources:
+                assert (ROOT / source).exists(), f"COPY {source}: not in the repository"
+                assert source.split("/")[0] not in patterns, f"COPY {source}: excluded by .dockerignore"
+
+
+# --- (d) the kustomize base -----------------------------------------------------------------------
+
+def test_k8s_base_has_a_deployment_and_service_per_process(k8s_documents):
+    kinds = {(d["kind"], d["metadata"]["name"]) for d in k8s_documents}
+    for name in PE_SERVICES:
+        assert ("Deployment", name) in kinds and ("Service", name) in kinds
+
+
+def test_k8s_deployments_have_probes_config_and_scrape_annotations(k8s_documents):
+    configmaps = {d["metadata"]["name"]: d["data"] for d in k8s_documents if d["kind"] == "ConfigMap"}
+    services = {d["metadata"]["name"]: d for d in k8s_documents if d["kind"] == "Service"}
+    deployments = [d for d in k8s_documents if d["kind"] == "Deployment"]
+    assert len(deployments) == 5
+    for deployment in deployments:
+        name = deployment["metadata"]["name"]
+        pod = deployment["spec"]["template"]
+        (container,) = pod["spec"]["containers"]
+        assert _python_m_modules(container["command"]) == {name}
+        refs = [e["configMapRef"]["name"] for e in container.get("envFrom", []) if "configMapRef" in e]
+        assert refs and all(ref in configmaps for ref in refs), f"{name}: env from a ConfigMap of the base"
+        env = {e["name"]: e.get("value") for e in container.get("env", [])}
+        annotations = pod["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true"
+        assert annotations["prometheus.io/path"] == "/metrics"
+        ready, live = container["readinessProbe"], container["livenessProbe"]
+        if name in GRPC_SERVICES:
+            grpc_port, metrics_port = GRPC_SERVICES[name]
+            assert ready["grpc"]["port"] == live["grpc"]["port"] == grpc_port
+            assert env["GRPC_PORT"] == str(grpc_port) and env["METRICS_PORT"] == str(metrics_port)
+            assert annotations["prometheus.io/port"] == str(metrics_port)
+            assert "DATABASE_URL" in env
+            # The gateway finds the service at the address the ConfigMap gives it.
+            host, port = configmaps["pe-insight"][f"{name.upper()}_ADDR"].split(":")
+            assert host == name and int(port) in [p["port"] for p in services[name]["spec"]["ports"]]
+        else:
+            assert ready["httpGet"]["path"] == "/readyz" and live["httpGet"]["path"] == "/healthz"
+            assert annotations["prometheus.io/port"] == configmaps["pe-insight"]["GATEWAY_PORT"] == "8080"
+        assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+        assert _runnable(name, _source_roots("services"))
+
+
+def test_kubectl_kustomize_builds_the_base():
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed; the YAML checks above still ran")
+    result = subprocess.run([kubectl, "kustomize", str(K8S_DIR)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    built = [d for d in yaml.safe_load_all(result.stdout) if d]
+    assert sum(d["kind"] == "Deployment" for d in built) == 5
+    assert all(d["metadata"]["labels"]["app.kubernetes.io/part-of"] == "pe-insight" for d in built)
+
+
+# --- the Grafana dashboard ----------------------------------------------------------------------
+
+def test_grafana_dashboard_plots_metrics_the_code_exports():
+    dashboard = json.loads(DASHBOARD.read_text())
+    exprs = " ".join(t["expr"] for panel in dashboard["panels"] for t in panel["targets"])
+    sources = ((ROOT / "libs/svckit/svckit/grpc_metrics.py").read_text()
+               + (ROOT / "services/gateway/gateway/metrics.py").read_text())
+    for metric in ("grpc_server_handled_total", "grpc_server_handling_seconds",
+                   "pe_gateway_http_requests_total", "pe_gateway_http_request_duration_seconds"):
+        assert metric in exprs
+        assert f'"{metric}"' in sources, f"{metric} is not exported by the code any more"
