@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from cloudevents.core.bindings import rabbitmq as ce_rabbitmq
 from cloudevents.core.v1.event import CloudEvent
 from prometheus_client import CollectorRegistry, Counter
-from sqlalchemy import (BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text, insert,
+from sqlalchemy import (BigInteger, Column, Integer, MetaData, String, Table, Text, insert,
                         update)
 from sqlalchemy.engine import Connection, Engine
 
@@ -24,6 +24,7 @@ from svckit.amqp import ConfirmingPublisher, Message, PublishError
 from svckit.claims import claim_due
 from svckit.clock import Clock
 from svckit.logs import get_logger
+from svckit.types import UtcDateTime
 
 log = get_logger(__name__)
 
@@ -41,9 +42,9 @@ def event_outbox_table(metadata: MetaData, name: str = "event_outbox") -> Table:
         Column("subject", String(120), nullable=False),
         Column("routing_key", String(120), nullable=False),
         Column("data", Text, nullable=False),
-        Column("occurred_at", DateTime(timezone=True), nullable=False),
-        Column("published_at", DateTime(timezone=True), nullable=True, index=True),
-        Column("claimed_until", DateTime(timezone=True), nullable=True),
+        Column("occurred_at", UtcDateTime(), nullable=False),
+        Column("published_at", UtcDateTime(), nullable=True, index=True),
+        Column("claimed_until", UtcDateTime(), nullable=True),
         Column("attempts", Integer, nullable=False, default=0),
     )
 

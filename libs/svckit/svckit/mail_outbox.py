@@ -14,12 +14,13 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
 from prometheus_client import CollectorRegistry, Counter
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, insert, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, insert, update
 from sqlalchemy.engine import Connection, Engine
 
 from svckit.claims import claim_due
 from svckit.clock import Clock
 from svckit.logs import get_logger, mask_email
+from svckit.types import UtcDateTime
 from svckit.mail import MailDeliveryError, SMTPMailSender
 
 log = get_logger(__name__)
@@ -29,15 +30,15 @@ def mail_outbox_table(metadata: MetaData) -> Table:
     return Table(
         "mail_outbox", metadata,
         Column("mail_id", String(36), primary_key=True),
-        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("created_at", UtcDateTime(), nullable=False),
         Column("recipient", String(320), nullable=False),
         Column("subject", String(300), nullable=False),
         Column("text_body", Text, nullable=False),
         Column("html_body", Text, nullable=False),
-        Column("sent_at", DateTime(timezone=True), nullable=True, index=True),
+        Column("sent_at", UtcDateTime(), nullable=True, index=True),
         Column("attempts", Integer, nullable=False, default=0),
-        Column("next_attempt_at", DateTime(timezone=True), nullable=False),
-        Column("claimed_until", DateTime(timezone=True), nullable=True),
+        Column("next_attempt_at", UtcDateTime(), nullable=False),
+        Column("claimed_until", UtcDateTime(), nullable=True),
         Column("last_error", String(500), nullable=True),
     )
 
