@@ -202,14 +202,47 @@ def latency_figures(samples: Samples) -> dict[str, float]:
 
 # --- reporting --------------------------------------------------------------------------
 
+def _affinity() -> list[int] | None:
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return None
+
+
+_USABLE_CPUS = _affinity()  # before any pinning
+_pinned_cpu: int | None = None
+
+
+def pin_to_cpu(cpu: int | None = None) -> int | None:
+    """Pin the calling thread, and so every thread started after, to one CPU (default: the last usable).
+
+    Called before any benchmark module is imported, so that gRPC's threads, the servers' and
+    the client alike, all land on it. On a small machine a client and a server whose threads
+    wake each other across CPUs flip between a fast and a slow mode that has nothing to do
+    with the code under test; on one CPU they do not. Returns the CPU, or None where the
+    platform cannot pin.
+    """
+    global _pinned_cpu
+    if _USABLE_CPUS is None or not hasattr(os, "sched_setaffinity"):
+        return None
+    chosen = _USABLE_CPUS[-1] if cpu is None else cpu
+    if chosen not in _USABLE_CPUS:
+        raise ValueError(f"CPU {chosen} is not usable here; usable: {_USABLE_CPUS}")
+    os.sched_setaffinity(0, {chosen})
+    _pinned_cpu = chosen
+    return chosen
+
+
 def machine() -> dict:
     try:
-        usable = len(os.sched_getaffinity(0))
+        load = [round(x, 2) for x in os.getloadavg()]
     except (AttributeError, OSError):
-        usable = None
+        load = None
     return {
         "cpu_count": os.cpu_count(),
-        "cpus_usable": usable,
+        "cpus_usable": len(_USABLE_CPUS) if _USABLE_CPUS is not None else None,
+        "pinned_cpu": _pinned_cpu,
+        "load_average": load,
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
@@ -331,7 +364,6 @@ def _relative(path: Path) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    benches = discover()
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="Run pe-insight's benchmarks, each against its anchor; figures go to var/bench/.")
@@ -340,7 +372,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help=f"directory for the JSON figures (default: {_relative(DEFAULT_OUT)})")
+    pinning = parser.add_mutually_exclusive_group()
+    pinning.add_argument("--cpu", type=int, metavar="ID",
+                         help="pin the run to this CPU (default: the last usable CPU)")
+    pinning.add_argument("--no-pin", action="store_true", help="let the scheduler place threads on any CPU")
     args = parser.parse_args(argv)
+
+    # Pin before importing the benchmarks: threads started from here on inherit the affinity.
+    if not args.no_pin:
+        try:
+            pin_to_cpu(args.cpu)
+        except ValueError as error:
+            parser.error(str(error))
+    benches = discover()
 
     if args.list:
         for name, bench in sorted(benches.items()):
@@ -354,7 +398,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = []
     for name in names:
         bench = benches[name]
-        print(f"\n== {name}{' (quick)' if args.quick else ''}: {bench.description}", flush=True)
+        pinned = f", pinned to CPU {_pinned_cpu}" if _pinned_cpu is not None else ", not pinned"
+        print(f"\n== {name}{' (quick)' if args.quick else ''}{pinned}: {bench.description}", flush=True)
         try:
             run_one(bench, quick=args.quick, out_dir=args.out)
         except Exception:

@@ -85,11 +85,19 @@ class Stack:
 
     def start(self, timeout: float = 60.0) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.start_process("mail", ["-m", "svckit.mailsink"],
-                           {**self.base_env(), "MAIL_DIR": str(self.folder / "mail")})
+        self.start_mail()
         for service in (*SERVICES, "gateway"):
             self.start_process(service, ["-m", service], self.service_env(service))
         self.wait_ready(timeout)
+
+    def stop_process(self, name: str) -> None:
+        process = self.processes[name]
+        os.killpg(process.popen.pid, signal.SIGTERM)
+        process.popen.wait(15)
+
+    def start_mail(self) -> Process:
+        return self.start_process("mail", ["-m", "svckit.mailsink"],
+                                  {**self.base_env(), "MAIL_DIR": str(self.folder / "mail")})
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

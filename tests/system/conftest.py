@@ -1,11 +1,24 @@
+import os
+
 import pytest
 
+from support.mailbox import Mailbox
+from support.resources import DatabaseFactory, free_port
 from support.stack import new_stack
 
 
-@pytest.fixture
-def stack(tmp_path, amqp_url, databases, port_factory):
-    stack = new_stack(tmp_path / "stack", amqp_url, databases, port_factory)
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, amqp_url):
+    """One stack for a test module: every test in it makes its own organisations and people."""
+    folder = tmp_path_factory.mktemp("stack")
+    databases = DatabaseFactory(os.environ.get("TEST_POSTGRES_URL"), folder)
+    stack = new_stack(folder / "stack", amqp_url, databases, free_port)
     stack.start()
     yield stack
     stack.stop()
+    databases.drop_all()
+
+
+@pytest.fixture(scope="module")
+def mailbox(stack):
+    return Mailbox(stack.folder / "mail")
