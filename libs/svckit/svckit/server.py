@@ -17,7 +17,7 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry, start_http_server
 
 from svckit.grpc_metrics import GrpcServerMetrics
-from svckit.interceptors import MetricsInterceptor, RequestIdInterceptor
+from svckit.interceptors import ObservingInterceptor
 from svckit.logs import get_logger
 
 log = get_logger(__name__)
@@ -38,7 +38,7 @@ class GrpcHost:
         self._names = [r.service_name for r in registrations]
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
-            interceptors=[RequestIdInterceptor(), MetricsInterceptor(GrpcServerMetrics(registry))],
+            interceptors=[ObservingInterceptor(GrpcServerMetrics(registry))],
             options=[("grpc.so_reuseport", 0)],
         )
         for registration in registrations:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import uuid
 
 import grpc
-import structlog
 from flask import Flask, g, request
 
 from gateway import metrics
@@ -13,13 +12,14 @@ from gateway.auth import TokenVerifier
 from gateway.backends import Backends
 from gateway.config import Settings
 from gateway.problems import from_rpc_error, problem
-from gateway.routes import docs, probes, session
+from gateway.routes import contacts, docs, organisations, passwords, probes, professionals, registrations, sessions
 from pe.identity.v1 import identity_pb2
-from svckit.logs import get_logger
+from svckit.logs import REQUEST_ID, get_logger
 
 log = get_logger(__name__)
 
-API_BLUEPRINTS = (session.blueprint,)
+API_BLUEPRINTS = (registrations.blueprint, passwords.blueprint, sessions.blueprint, organisations.blueprint,
+                  contacts.blueprint, professionals.blueprint)
 
 
 def identity_keys(backends: Backends):
@@ -65,7 +65,7 @@ def _install_request_context(app: Flask, verifier: TokenVerifier) -> None:
         incoming = request.headers.get("X-Request-Id", "")
         g.request_id = incoming if 0 < len(incoming) <= 128 else str(uuid.uuid4())
         g.token_verifier = verifier
-        structlog.contextvars.bind_contextvars(request_id=g.request_id)
+        g.request_id_token = REQUEST_ID.set(g.request_id)
 
     @app.after_request
     def _tag(response):
@@ -74,7 +74,8 @@ def _install_request_context(app: Flask, verifier: TokenVerifier) -> None:
 
     @app.teardown_request
     def _unbind(_error):
-        structlog.contextvars.unbind_contextvars("request_id")
+        if "request_id_token" in g:
+            REQUEST_ID.reset(g.request_id_token)
 
 
 def _install_error_handlers(app: Flask) -> None:

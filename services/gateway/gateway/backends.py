@@ -13,6 +13,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.config import Settings
+from svckit.interceptors import outgoing_metadata
 from pe.consent.v1 import consent_pb2_grpc
 from pe.identity.v1 import identity_pb2_grpc
 from pe.organisation.v1 import organisation_pb2_grpc
@@ -63,6 +64,11 @@ class Backends:
     @property
     def reporting(self) -> reporting_pb2_grpc.ReportingServiceStub:
         return self.stub("reporting")
+
+    def call(self, service: str, method: str, request, *, timeout: float | None = None):
+        """One unary call with the gateway's deadline, passing the request id on."""
+        return getattr(self.stub(service), method)(request, timeout=timeout or self.timeout,
+                                                   metadata=outgoing_metadata())
 
     def health(self, timeout: float = 1.0) -> dict[str, str]:
         """Each service's standard health status: SERVING, NOT_SERVING, or UNREACHABLE."""

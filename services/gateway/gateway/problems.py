@@ -72,6 +72,13 @@ def flatten_validation_messages(messages, prefix: str = "") -> list[dict[str, st
     return found
 
 
+def _retry_after(error: grpc.RpcError) -> str:
+    for key, value in error.trailing_metadata() or ():
+        if key == "retry-after" and str(value).isdigit():
+            return str(value)
+    return "5"
+
+
 def from_rpc_error(error: grpc.RpcError) -> Response:
     code = error.code()
     status = _HTTP_STATUS.get(code, 502)
@@ -80,6 +87,6 @@ def from_rpc_error(error: grpc.RpcError) -> Response:
     violations = field_violations(error)
     errors = [{"field": name, "message": text} for name, text in violations.items()] or None
     reason = error_reason(error)
-    headers = {"Retry-After": "5"} if status in (429, 503) else None
+    headers = {"Retry-After": _retry_after(error)} if status in (429, 503) else None
     slug = reason.lower().replace("_", "-") if reason else None
     return problem(status, error.details() or None, slug=slug, errors=errors, headers=headers)

@@ -1,16 +1,17 @@
 import io
 import json
 
-import structlog
-
-from svckit.logs import configure_logging, get_logger, mask_email
+from svckit.logs import REQUEST_ID, configure_logging, get_logger, mask_email
 
 
 def test_log_lines_are_json_with_service_and_request_id_and_no_secrets():
     stream = io.StringIO()
     configure_logging("identity", "INFO", stream=stream)
-    with structlog.contextvars.bound_contextvars(request_id="req-1"):
+    token = REQUEST_ID.set("req-1")
+    try:
         get_logger("t").info("password set", password="hunter2hunter2", token="abc")
+    finally:
+        REQUEST_ID.reset(token)
     line = json.loads(stream.getvalue().strip().splitlines()[-1])
     assert line["message"] == "password set"
     assert line["service"] == "identity"

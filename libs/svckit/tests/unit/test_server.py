@@ -107,3 +107,30 @@ def test_errors_carry_field_violations_and_reasons(host, channel):
         echo(b"gone", timeout=2)
     assert gone.value.code() == grpc.StatusCode.NOT_FOUND
     assert error_reason(gone.value) == "NOT_THERE"
+
+
+def test_request_id_from_the_caller_reaches_the_handler_and_onward(host, channel):
+    from svckit.interceptors import outgoing_metadata
+    seen = []
+
+    def add_probe(_servicer, server):
+        def probe(request, context):
+            seen.append(outgoing_metadata())
+            return request
+        server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(
+            "test.Probe", {"Probe": grpc.unary_unary_rpc_method_handler(probe)})])
+
+    # a second host with the probe, so the first fixture's cached handlers stay as they are
+    from svckit.server import Registration
+    other = GrpcHost(port=0, registrations=[Registration("test.Probe", add_probe, None)],
+                     registry=CollectorRegistry(), bind_host="127.0.0.1")
+    other.start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{other.port}") as probe_channel:
+            call = probe_channel.unary_unary("/test.Probe/Probe")
+            call(b"x", timeout=2, metadata=(("x-request-id", "abc-123"),))
+            call(b"x", timeout=2)
+    finally:
+        other.drain(0)
+    assert seen[0] == (("x-request-id", "abc-123"),)
+    assert seen[1][0][0] == "x-request-id" and len(seen[1][0][1]) == 32

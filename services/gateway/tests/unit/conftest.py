@@ -13,11 +13,20 @@ from gateway.auth import AUDIENCE, ISSUER, TokenVerifier
 
 
 class FakeBackends:
-    """Stands in for the gRPC channels: the health each service reports."""
+    """Stands in for the gRPC channels: the health each service reports, and recorded calls."""
     timeout = 1.0
 
     def __init__(self):
         self.statuses = {name: "SERVING" for name in ("identity", "organisation", "consent", "reporting")}
+        self.calls = []
+        self.replies = {}
+
+    def call(self, service, method, request, timeout=None):
+        self.calls.append((service, method, request))
+        reply = self.replies.get((service, method))
+        if reply is None:
+            raise AssertionError(f"unexpected call {service}.{method}")
+        return reply(request) if callable(reply) else reply
 
     def health(self, timeout=1.0):
         return dict(self.statuses)

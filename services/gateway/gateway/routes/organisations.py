@@ -1,0 +1,186 @@
+"""/api/v1/organisations: organisation data, the operator's decisions, and the public list."""
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import abort, current_app
+from flask.views import MethodView
+from marshmallow import validate
+
+from gateway import convert
+from gateway.api import Blueprint
+from gateway.auth import authenticated
+from gateway.permissions import (OPERATOR, PROFESSIONAL, is_visible_to_professionals, principal,
+                                 require_kind, require_manager, require_manager_or_operator)
+from gateway.schemas import (NAME, PHONE, AddressSchema, Email, OrganisationSchema, PageQuerySchema,
+                             ReasonSchema)
+from pe.organisation.v1 import organisation_pb2
+
+blueprint = Blueprint("organisations", __name__, url_prefix="/api/v1/organisations",
+                      description="Employer organisations: data, authorisation, and the list professionals pick from.")
+BEARER = [{"bearerAuth": []}]
+STATUSES = ["pending", "authorised", "rejected", "suspended"]
+
+
+class OrganisationQuerySchema(PageQuerySchema):
+    status = ma.fields.String(validate=validate.OneOf(STATUSES),
+                              metadata={"description": "Operator only; professionals always see authorised ones"})
+    name = ma.fields.String(load_default="", validate=validate.Length(max=200))
+    city = ma.fields.String(load_default="", validate=validate.Length(max=100))
+
+
+class OrganisationPageSchema(ma.Schema):
+    organisations = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": "Full organisations for the operator; name and city for professionals"})
+    next_page_token = ma.fields.String()
+
+
+class OrganisationUpdateSchema(ma.Schema):
+    name = ma.fields.String(validate=NAME)
+    visiting_address = ma.fields.Nested(AddressSchema)
+    phone = ma.fields.String(validate=PHONE)
+    email = Email()
+
+
+class TransitionSchema(ma.Schema):
+    from_status = ma.fields.String(allow_none=True)
+    to_status = ma.fields.String()
+    actor_account_id = ma.fields.String(allow_none=True)
+    reason = ma.fields.String(allow_none=True)
+    occur_time = ma.fields.String()
+
+
+class TransitionListSchema(ma.Schema):
+    transitions = ma.fields.List(ma.fields.Nested(TransitionSchema))
+
+
+def call(method: str, message):
+    return current_app.extensions["pe.backends"].call("organisation", method, message)
+
+
+def fetch(organisation_id: str) -> organisation_pb2.Organisation:
+    return call("GetOrganisation", organisation_pb2.GetOrganisationRequest(organisation_id=organisation_id)).organisation
+
+
+@blueprint.route("")
+class Organisations(MethodView):
+    @blueprint.doc(security=BEARER)
+    @blueprint.arguments(OrganisationQuerySchema, location="query")
+    @blueprint.response(200, OrganisationPageSchema)
+    @authenticated
+    def get(self, query):
+        """Operator: every organisation, by status. Professional: authorised ones, by name and city."""
+        caller = require_kind(OPERATOR, PROFESSIONAL)
+        status = organisation_pb2.ORGANISATION_STATUS_AUTHORISED
+        if caller.kind == OPERATOR:
+            status = convert.enum_value(organisation_pb2.OrganisationStatus, query["status"]) \
+                if query.get("status") else organisation_pb2.ORGANISATION_STATUS_UNSPECIFIED
+        reply = call("ListOrganisations", organisation_pb2.ListOrganisationsRequest(
+            status=status, name_query=query["name"], city=query["city"], page_size=query["page_size"],
+            page_token=query["page_token"]))
+        shape = convert.organisation if caller.kind == OPERATOR else convert.public_organisation
+        return {"organisations": [shape(o) for o in reply.organisations],
+                "next_page_token": reply.next_page_token}
+
+
+@blueprint.route("/<uuid:organisation_id>")
+class OrganisationResource(MethodView):
+    @blueprint.doc(security=BEARER)
+    @blueprint.response(200, OrganisationSchema)
+    @blueprint.alt_response(403, description="A contact without management rights")
+    @blueprint.alt_response(404, description="No such organisation, or not visible to the caller")
+    @authenticated
+    def get(self, organisation_id):
+        """Administrator, second contact and operator: the organisation's data. Professional: name and city."""
+        organisation_id = str(organisation_id)
+        if principal().kind == PROFESSIONAL:
+            organisation = fetch(organisation_id)
+            if not is_visible_to_professionals(organisation):
+                abort(404, description="no such organisation")
+            return convert.public_organisation(organisation)
+        require_manager_or_operator(organisation_id)
+        return convert.organisation(fetch(organisation_id))
+
+    @blueprint.doc(security=BEARER)
+    @blueprint.arguments(OrganisationUpdateSchema)
+    @blueprint.response(200, OrganisationSchema)
+    @blueprint.alt_response(403, description="Not the administrator or second contact")
+    @authenticated
+    def patch(self, changes, organisation_id):
+        """Administrator and second contact: change name, visiting address, phone or e-mail."""
+        organisation_id = str(organisation_id)
+        require_manager(organisation_id)
+        if not changes:
+            abort(400, description="send at least one field to change")
+        address = changes.get("visiting_address")
+        message = organisation_pb2.Organisation(
+            organisation_id=organisation_id, name=changes.get("name", ""), phone=changes.get("phone", ""),
+            email=changes.get("email", ""),
+            visiting_address=organisation_pb2.Address(**address) if address else None)
+        reply = call("UpdateOrganisation", organisation_pb2.UpdateOrganisationRequest(
+            organisation=message, update_mask=sorted(changes), actor_account_id=principal().account_id))
+        return convert.organisation(reply.organisation)
+
+
+def _transition(method: str, request_type, organisation_id, reason: str):
+    require_kind(OPERATOR)
+    reply = call(method, request_type(organisation_id=str(organisation_id), actor_account_id=principal().account_id,
+                                      reason=reason))
+    return convert.organisation(reply.organisation)
+
+
+class OptionalReason(ma.Schema):
+    reason = ma.fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+@blueprint.route("/<uuid:organisation_id>/authorise")
+class Authorise(MethodView):
+    @blueprint.doc(security=BEARER)
+    @blueprint.arguments(OptionalReason)
+    @blueprint.response(200, OrganisationSchema)
+    @blueprint.alt_response(409, description="Not pending or suspended")
+    @authenticated
+    def post(self, form, organisation_id):
+        """Operator: authorise a pending organisation, or re-authorise a suspended one."""
+        return _transition("AuthoriseOrganisation", organisation_pb2.AuthoriseOrganisationRequest,
+                           organisation_id, form["reason"])
+
+
+@blueprint.route("/<uuid:organisation_id>/reject")
+class Reject(MethodView):
+    @blueprint.doc(security=BEARER)
+    @blueprint.arguments(ReasonSchema)
+    @blueprint.response(200, OrganisationSchema)
+    @blueprint.alt_response(409, description="Not pending")
+    @authenticated
+    def post(self, form, organisation_id):
+        """Operator: reject a pending organisation, with a reason."""
+        return _transition("RejectOrganisation", organisation_pb2.RejectOrganisationRequest,
+                           organisation_id, form["reason"])
+
+
+@blueprint.route("/<uuid:organisation_id>/suspend")
+class Suspend(MethodView):
+    @blueprint.doc(security=BEARER)
+    @blueprint.arguments(ReasonSchema)
+    @blueprint.response(200, OrganisationSchema)
+    @blueprint.alt_response(409, description="Not authorised")
+    @authenticated
+    def post(self, form, organisation_id):
+        """Operator: suspend an authorised organisation, with a reason; its consents end."""
+        return _transition("SuspendOrganisation", organisation_pb2.SuspendOrganisationRequest,
+                           organisation_id, form["reason"])
+
+
+@blueprint.route("/<uuid:organisation_id>/transitions")
+class Transitions(MethodView):
+    @blueprint.doc(security=BEARER)
+    @blueprint.response(200, TransitionListSchema)
+    @authenticated
+    def get(self, organisation_id):
+        """Operator, administrator and second contact: who changed the status, when and why."""
+        organisation_id = str(organisation_id)
+        require_manager_or_operator(organisation_id)
+        reply = call("ListOrganisationTransitions",
+                     organisation_pb2.ListOrganisationTransitionsRequest(organisation_id=organisation_id))
+        return {"transitions": [convert.transition(t) for t in reply.transitions]}
+

@@ -1,0 +1,94 @@
+"""Bad input on every route that takes a body: a 4xx problem+json naming the field, and no service call."""
+import pytest
+
+VALID_REGISTRATION = {
+    "organisation": {"name": "Uitzendbureau De Brug", "chamber_of_commerce_number": "12345678",
+                     "visiting_address": {"street": "Kade 1", "postcode": "1234 AB", "city": "Utrecht"},
+                     "phone": "030 123 4567", "email": "info@debrug.example"},
+    "applicant": {"name": "Anna de Vries", "email": "hr@debrug.example", "phone": "030 123 4568",
+                  "username": "debrug-hr"},
+}
+
+PUBLIC_ROUTES = [
+    ("/api/v1/registrations", VALID_REGISTRATION),
+    ("/api/v1/password-setup-links", {"username_or_email": "debrug-hr"}),
+    ("/api/v1/password-setups", {"token": "t" * 43, "password": "a long enough password"}),
+    ("/api/v1/sessions", {"username": "debrug-hr", "password": "a long enough password"}),
+    ("/api/v1/sessions/refresh", {"refresh_token": "r" * 43}),
+    ("/api/v1/sessions/revoke", {"refresh_token": "r" * 43}),
+]
+
+
+def _fields(response):
+    assert response.mimetype == "application/problem+json", response.get_data(as_text=True)
+    return {error["field"] for error in response.json.get("errors", [])}
+
+
+@pytest.mark.parametrize("path, body", PUBLIC_ROUTES)
+def test_invalid_json_is_400(client, backends, path, body):
+    response = client.post(path, data="{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert backends.calls == []
+
+
+@pytest.mark.parametrize("path, body", PUBLIC_ROUTES)
+def test_unknown_field_is_named(client, backends, path, body):
+    response = client.post(path, json={**body, "is_admin": True})
+    assert response.status_code == 400
+    assert "is_admin" in _fields(response)
+    assert backends.calls == []
+
+
+@pytest.mark.parametrize("path, body", PUBLIC_ROUTES)
+def test_each_missing_field_is_named(client, backends, path, body):
+    for field in body:
+        partial = {k: v for k, v in body.items() if k != field}
+        response = client.post(path, json=partial)
+        assert response.status_code == 400
+        assert field in _fields(response)
+    assert backends.calls == []
+
+
+@pytest.mark.parametrize("path, body", PUBLIC_ROUTES)
+def test_wrong_types_are_named(client, backends, path, body):
+    field = next(iter(body))
+    response = client.post(path, json={**body, field: 12345})
+    assert response.status_code == 400
+    assert field in _fields(response)
+    assert backends.calls == []
+
+
+def test_nested_fields_at_fault_are_named_with_their_path(client, backends):
+    body = {**VALID_REGISTRATION, "organisation": {**VALID_REGISTRATION["organisation"], "email": "not-an-address",
+                                                    "visiting_address": {"street": "Kade 1", "city": "Utrecht"}},
+            "applicant": {**VALID_REGISTRATION["applicant"], "username": "x" * 65}}
+    response = client.post("/api/v1/registrations", json=body)
+    assert response.status_code == 400
+    assert {"organisation.email", "organisation.visiting_address.postcode", "applicant.username"} <= _fields(response)
+    assert backends.calls == []
+
+
+def test_over_long_strings_are_refused(client, backends):
+    response = client.post("/api/v1/sessions", json={"username": "u" * 300, "password": "p"})
+    assert response.status_code == 400 and "username" in _fields(response)
+
+
+def test_body_over_the_size_limit_is_413(client, backends):
+    body = {**VALID_REGISTRATION, "organisation": {**VALID_REGISTRATION["organisation"], "name": "x" * 5000}}
+    response = client.post("/api/v1/registrations", json=body)
+    assert response.status_code == 413
+    assert response.mimetype == "application/problem+json"
+    assert backends.calls == []
+
+
+def test_a_json_array_instead_of_an_object_is_refused(client, backends):
+    response = client.post("/api/v1/sessions", json=["username", "password"])
+    assert response.status_code == 400
+    assert backends.calls == []
+
+
+def test_over_long_idempotency_key_is_refused(client, backends):
+    response = client.post("/api/v1/registrations", json=VALID_REGISTRATION, headers={"Idempotency-Key": "k" * 201})
+    assert response.status_code == 400
+    assert backends.calls == []
