@@ -30,3 +30,18 @@ class ManualClock:
 
     def set(self, moment: datetime) -> None:
         self._now = moment
+
+
+class OffsetClock:
+    """The system clock moved by a fixed offset: for demos and system tests that need a day to pass."""
+
+    def __init__(self, offset: timedelta):
+        self._offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc) + self._offset
+
+
+def clock_from_setting(offset_seconds: float) -> Clock:
+    """CLOCK_OFFSET_SECONDS = 0 (the default) is the plain system clock."""
+    return SystemClock() if offset_seconds == 0 else OffsetClock(timedelta(seconds=offset_seconds))

@@ -12,14 +12,16 @@ from gateway.auth import TokenVerifier
 from gateway.backends import Backends
 from gateway.config import Settings
 from gateway.problems import from_rpc_error, problem
-from gateway.routes import contacts, docs, organisations, passwords, probes, professionals, registrations, sessions
+from gateway.routes import (consents, contacts, docs, dossiers, organisations, passwords, probes, professionals,
+                            registrations, reports, sessions)
 from pe.identity.v1 import identity_pb2
 from svckit.logs import REQUEST_ID, get_logger
 
 log = get_logger(__name__)
 
 API_BLUEPRINTS = (registrations.blueprint, passwords.blueprint, sessions.blueprint, organisations.blueprint,
-                  contacts.blueprint, professionals.blueprint)
+                  contacts.blueprint, professionals.blueprint, consents.blueprint, dossiers.blueprint,
+                  reports.blueprint)
 
 
 def identity_keys(backends: Backends):

@@ -51,3 +51,12 @@ def test_database_url_rejects_other_schemes_without_showing_the_password():
 def test_mask_url_hides_only_the_password():
     assert mask_url("amqp://guest:guest@host:5672/%2F") == "amqp://guest:***@host:5672/%2F"
     assert mask_url("sqlite:///var/x.db") == "sqlite:///var/x.db"
+
+
+def test_clock_offset_setting_moves_time():
+    from datetime import datetime, timedelta, timezone
+
+    from svckit.clock import SystemClock, clock_from_setting
+    assert isinstance(clock_from_setting(0), SystemClock)
+    moved = clock_from_setting(2 * 86400).now()
+    assert moved - datetime.now(timezone.utc) > timedelta(days=1, hours=23)

@@ -60,10 +60,10 @@ def _contact_of(organisation_id: str, contact_id: str) -> organisation_pb2.Conta
 
 @blueprint.route("")
 class Contacts(MethodView):
+    @authenticated
     @blueprint.doc(security=BEARER)
     @blueprint.arguments(PageQuerySchema, location="query")
     @blueprint.response(200, ContactPageSchema)
-    @authenticated
     def get(self, query, organisation_id):
         """Managers and operator: every contact. Professionals: names and roles, to choose whom to grant."""
         organisation_id = str(organisation_id)
@@ -78,11 +78,11 @@ class Contacts(MethodView):
         shape = convert.public_contact if public else convert.contact
         return {"contacts": [shape(c) for c in reply.contacts], "next_page_token": reply.next_page_token}
 
+    @authenticated
     @blueprint.doc(security=BEARER)
     @blueprint.arguments(NewContactSchema)
     @blueprint.response(201, ContactSchema)
     @blueprint.alt_response(409, description="A second contact exists already, or the username is taken")
-    @authenticated
     def post(self, form, organisation_id):
         """Administrator and second contact: add a contact; it gets its own password-setup mail."""
         organisation_id = str(organisation_id)
@@ -97,18 +97,18 @@ class Contacts(MethodView):
 
 @blueprint.route("/<uuid:contact_id>")
 class ContactResource(MethodView):
+    @authenticated
     @blueprint.doc(security=BEARER)
     @blueprint.response(200, ContactSchema)
-    @authenticated
     def get(self, organisation_id, contact_id):
         """Managers and operator: one contact."""
         require_manager_or_operator(str(organisation_id))
         return convert.contact(_contact_of(str(organisation_id), str(contact_id)))
 
+    @authenticated
     @blueprint.doc(security=BEARER)
     @blueprint.arguments(ContactUpdateSchema)
     @blueprint.response(200, ContactSchema)
-    @authenticated
     def patch(self, changes, organisation_id, contact_id):
         """Administrator and second contact: change a contact's role, name, e-mail, phone or department."""
         require_manager(str(organisation_id))
@@ -124,10 +124,10 @@ class ContactResource(MethodView):
             contact=contact, update_mask=sorted(changes), actor_account_id=principal().account_id))
         return convert.contact(reply.contact)
 
+    @authenticated
     @blueprint.doc(security=BEARER)
     @blueprint.response(204)
     @blueprint.alt_response(409, description="The administrator cannot be removed")
-    @authenticated
     def delete(self, organisation_id, contact_id):
         """Administrator and second contact: remove a contact; the consents given to it end."""
         require_manager(str(organisation_id))

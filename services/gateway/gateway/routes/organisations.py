@@ -63,10 +63,10 @@ def fetch(organisation_id: str) -> organisation_pb2.Organisation:
 
 @blueprint.route("")
 class Organisations(MethodView):
+    @authenticated
     @blueprint.doc(security=BEARER)
     @blueprint.arguments(OrganisationQuerySchema, location="query")
     @blueprint.response(200, OrganisationPageSchema)
-    @authenticated
     def get(self, query):
         """Operator: every organisation, by status. Professional: authorised ones, by name and city."""
         caller = require_kind(OPERATOR, PROFESSIONAL)
@@ -84,11 +84,11 @@ class Organisations(MethodView):
 
 @blueprint.route("/<uuid:organisation_id>")
 class OrganisationResource(MethodView):
+    @authenticated
     @blueprint.doc(security=BEARER)
     @blueprint.response(200, OrganisationSchema)
     @blueprint.alt_response(403, description="A contact without management rights")
     @blueprint.alt_response(404, description="No such organisation, or not visible to the caller")
-    @authenticated
     def get(self, organisation_id):
         """Administrator, second contact and operator: the organisation's data. Professional: name and city."""
         organisation_id = str(organisation_id)
@@ -100,11 +100,11 @@ class OrganisationResource(MethodView):
         require_manager_or_operator(organisation_id)
         return convert.organisation(fetch(organisation_id))
 
+    @authenticated
     @blueprint.doc(security=BEARER)
     @blueprint.arguments(OrganisationUpdateSchema)
     @blueprint.response(200, OrganisationSchema)
     @blueprint.alt_response(403, description="Not the administrator or second contact")
-    @authenticated
     def patch(self, changes, organisation_id):
         """Administrator and second contact: change name, visiting address, phone or e-mail."""
         organisation_id = str(organisation_id)
@@ -134,11 +134,11 @@ class OptionalReason(ma.Schema):
 
 @blueprint.route("/<uuid:organisation_id>/authorise")
 class Authorise(MethodView):
+    @authenticated
     @blueprint.doc(security=BEARER)
     @blueprint.arguments(OptionalReason)
     @blueprint.response(200, OrganisationSchema)
     @blueprint.alt_response(409, description="Not pending or suspended")
-    @authenticated
     def post(self, form, organisation_id):
         """Operator: authorise a pending organisation, or re-authorise a suspended one."""
         return _transition("AuthoriseOrganisation", organisation_pb2.AuthoriseOrganisationRequest,
@@ -147,11 +147,11 @@ class Authorise(MethodView):
 
 @blueprint.route("/<uuid:organisation_id>/reject")
 class Reject(MethodView):
+    @authenticated
     @blueprint.doc(security=BEARER)
     @blueprint.arguments(ReasonSchema)
     @blueprint.response(200, OrganisationSchema)
     @blueprint.alt_response(409, description="Not pending")
-    @authenticated
     def post(self, form, organisation_id):
         """Operator: reject a pending organisation, with a reason."""
         return _transition("RejectOrganisation", organisation_pb2.RejectOrganisationRequest,
@@ -160,11 +160,11 @@ class Reject(MethodView):
 
 @blueprint.route("/<uuid:organisation_id>/suspend")
 class Suspend(MethodView):
+    @authenticated
     @blueprint.doc(security=BEARER)
     @blueprint.arguments(ReasonSchema)
     @blueprint.response(200, OrganisationSchema)
     @blueprint.alt_response(409, description="Not authorised")
-    @authenticated
     def post(self, form, organisation_id):
         """Operator: suspend an authorised organisation, with a reason; its consents end."""
         return _transition("SuspendOrganisation", organisation_pb2.SuspendOrganisationRequest,
@@ -173,9 +173,9 @@ class Suspend(MethodView):
 
 @blueprint.route("/<uuid:organisation_id>/transitions")
 class Transitions(MethodView):
+    @authenticated
     @blueprint.doc(security=BEARER)
     @blueprint.response(200, TransitionListSchema)
-    @authenticated
     def get(self, organisation_id):
         """Operator, administrator and second contact: who changed the status, when and why."""
         organisation_id = str(organisation_id)

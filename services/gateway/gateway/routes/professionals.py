@@ -55,11 +55,11 @@ def _new_account(row: dict) -> identity_pb2.NewAccount:
 
 @blueprint.route("")
 class Professionals(MethodView):
+    @authenticated
     @blueprint.doc(security=BEARER)
     @blueprint.arguments(NewProfessionalSchema)
     @blueprint.response(201, AccountSchema)
     @blueprint.alt_response(409, description="Username or PE registration number already in use")
-    @authenticated
     def post(self, form):
         """Operator: create one professional account; the professional gets a password-setup mail."""
         require_kind(OPERATOR)
@@ -92,10 +92,10 @@ def parse_csv(text: str) -> tuple[list[tuple[int, dict]], list[dict]]:
 
 @blueprint.route("/imports")
 class ProfessionalImports(MethodView):
+    @authenticated
     @blueprint.doc(security=BEARER, requestBody={"required": True, "content": {"text/csv": {"schema": {
         "type": "string", "example": "username,email,display_name,pe_registration_number,language\n"}}}})
     @blueprint.response(200, ImportResultSchema)
-    @authenticated
     def post(self):
         """Operator: create professional accounts from a CSV file; each row succeeds or fails alone."""
         require_kind(OPERATOR)

@@ -105,10 +105,10 @@ class SessionRevoke(MethodView):
 
 @blueprint.route("/session")
 class Session(MethodView):
+    @authenticated
     @blueprint.doc(security=BEARER)
     @blueprint.response(200, SessionSchema)
     @blueprint.alt_response(401, description="No valid access token")
-    @authenticated
     def get(self):
         """The account the access token belongs to, as the token states it."""
         caller = g.principal
@@ -117,10 +117,10 @@ class Session(MethodView):
 
 @blueprint.route("/me")
 class Me(MethodView):
+    @authenticated
     @blueprint.doc(security=BEARER)
     @blueprint.response(200, MeSchema)
     @blueprint.alt_response(401, description="No valid access token")
-    @authenticated
     def get(self):
         """The caller's account and, for employer contacts, their organisations and roles."""
         reply = _identity("GetAccount", identity_pb2.GetAccountRequest(account_id=g.principal.account_id))

@@ -92,3 +92,56 @@ def test_over_long_idempotency_key_is_refused(client, backends):
     response = client.post("/api/v1/registrations", json=VALID_REGISTRATION, headers={"Idempotency-Key": "k" * 201})
     assert response.status_code == 400
     assert backends.calls == []
+
+
+AUTHENTICATED_ROUTES = [
+    ("POST", "/api/v1/consents", {"organisation_id": "3f0c5a55-7c1e-4c39-9d0e-3f5a3a1c0b11",
+                                  "contact_ids": ["6a1f2c55-7c1e-4c39-9d0e-3f5a3a1c0b11"], "end_date": "2027-03-31"}),
+    ("PATCH", "/api/v1/consents/3f0c5a55-7c1e-4c39-9d0e-3f5a3a1c0b11", {"end_date": "2027-03-31"}),
+    ("POST", "/api/v1/professionals", {"username": "pro-1", "email": "p@x.example", "display_name": "P",
+                                       "pe_registration_number": "PE1"}),
+    ("POST", "/api/v1/organisations/3f0c5a55-7c1e-4c39-9d0e-3f5a3a1c0b11/contacts",
+     {"role": "contact", "name": "N", "email": "n@x.example", "username": "n-1"}),
+    ("POST", "/api/v1/organisations/3f0c5a55-7c1e-4c39-9d0e-3f5a3a1c0b11/reject", {"reason": "r"}),
+]
+
+
+@pytest.mark.parametrize("method, path, body", AUTHENTICATED_ROUTES)
+def test_anonymous_callers_are_refused_before_their_input_is_read(client, backends, method, path, body):
+    response = client.open(path, method=method, data="{not json", content_type="application/json")
+    assert response.status_code == 401
+    assert backends.calls == []
+
+
+@pytest.mark.parametrize("method, path, body", AUTHENTICATED_ROUTES)
+def test_bad_input_on_authenticated_routes_names_the_field(client, backends, signing_key, method, path, body):
+    token = signing_key.token(kind="operator")
+    headers = {"Authorization": f"Bearer {token}"}
+    for field in body:
+        response = client.open(path, method=method, json={**body, field: ["wrong", "type"]}, headers=headers)
+        assert response.status_code == 400, (field, response.get_data(as_text=True))
+        assert any(f == field or f.startswith(field + ".") for f in _fields(response)), field
+    response = client.open(path, method=method, json={**body, "extra": 1}, headers=headers)
+    assert response.status_code == 400 and "extra" in _fields(response)
+    assert backends.calls == []
+
+
+def test_consent_end_date_must_be_a_date(client, backends, signing_key):
+    headers = {"Authorization": f"Bearer {signing_key.token()}"}
+    response = client.patch("/api/v1/consents/3f0c5a55-7c1e-4c39-9d0e-3f5a3a1c0b11",
+                            json={"end_date": "31-03-2027"}, headers=headers)
+    assert response.status_code == 400 and _fields(response) == {"end_date"}
+
+
+def test_malformed_ids_in_paths_are_404(client, backends, signing_key):
+    headers = {"Authorization": f"Bearer {signing_key.token()}"}
+    assert client.get("/api/v1/organisations/not-a-uuid", headers=headers).status_code == 404
+    assert backends.calls == []
+
+
+def test_unknown_report_format_is_named(client, backends, signing_key):
+    headers = {"Authorization": f"Bearer {signing_key.token(kind='employer_contact')}"}
+    response = client.get("/api/v1/organisations/3f0c5a55-7c1e-4c39-9d0e-3f5a3a1c0b11/reports/overview",
+                          query_string={"format": "docx"}, headers=headers)
+    assert response.status_code == 400 and _fields(response) == {"format"}
+    assert backends.calls == []
