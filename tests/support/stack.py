@@ -95,6 +95,13 @@ class Stack:
         os.killpg(process.popen.pid, signal.SIGTERM)
         process.popen.wait(15)
 
+    def restart(self, service: str, timeout: float = 60.0, **env) -> None:
+        """Stop one service and start it again with extra settings, then wait for readiness."""
+        self.stop_process(service)
+        self.extra_env.update(env)
+        self.start_process(service, ["-m", service], self.service_env(service))
+        self.wait_ready(timeout)
+
     def start_mail(self) -> Process:
         return self.start_process("mail", ["-m", "svckit.mailsink"],
                                   {**self.base_env(), "MAIL_DIR": str(self.folder / "mail")})

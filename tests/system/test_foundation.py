@@ -33,14 +33,14 @@ def test_every_process_shows_red_metrics_of_a_call_made(stack):
     assert 'pe_gateway_http_request_duration_seconds_count{method="GET",route="/healthz"}' in text
 
 
-def test_unimplemented_call_is_counted_with_its_code(stack):
+def test_failed_call_is_counted_with_its_code(stack):
     with grpc.insecure_channel(stack.grpc_address("identity")) as channel:
         with pytest.raises(grpc.RpcError) as caught:
             identity_pb2_grpc.IdentityServiceStub(channel).GetAccount(
                 identity_pb2.GetAccountRequest(account_id="x"), timeout=2)
-    assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     text = requests.get(stack.metrics_url("identity"), timeout=5).text
-    assert 'grpc_code="UNIMPLEMENTED",grpc_method="GetAccount"' in text
+    assert 'grpc_code="NOT_FOUND",grpc_method="GetAccount"' in text
 
 
 def test_gateway_serves_openapi_and_problem_errors(stack):

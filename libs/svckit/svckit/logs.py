@@ -40,7 +40,13 @@ def _drop_secrets(_logger, _method, event_dict):
 def configure_logging(service: str, level: str = "INFO", stream=None) -> None:
     """JSON logs for structlog and the standard library alike."""
     stream = stream or sys.stderr
+    def add_service(_logger, _method, event_dict):
+        # A processor rather than a bound context variable: worker threads log too.
+        event_dict.setdefault("service", service)
+        return event_dict
+
     shared = [
+        add_service,
         structlog.contextvars.merge_contextvars,
         _add_request_id,
         structlog.processors.add_log_level,
@@ -53,9 +59,9 @@ def configure_logging(service: str, level: str = "INFO", stream=None) -> None:
                     structlog.processors.JSONRenderer()],
         logger_factory=structlog.PrintLoggerFactory(stream),
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        cache_logger_on_first_use=True,
+        # Not cached: a process that configures logging again (tests do) must reach every logger.
+        cache_logger_on_first_use=False,
     )
-    structlog.contextvars.bind_contextvars(service=service)
     handler = logging.StreamHandler(stream)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,

@@ -37,6 +37,8 @@ class OrganisationSchema(ma.Schema):
     phone = ma.fields.String(required=True, validate=PHONE)
     email = Email(required=True)
     status = ma.fields.String(dump_only=True, metadata={"enum": ["pending", "authorised", "rejected", "suspended"]})
+    city = ma.fields.String(dump_only=True, metadata={
+        "description": "Professionals see organisation_id, name and city only"})
     create_time = ma.fields.String(dump_only=True, allow_none=True)
     update_time = ma.fields.String(dump_only=True, allow_none=True)
 

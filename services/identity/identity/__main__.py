@@ -1,18 +1,35 @@
-"""python -m identity: build the identity service in bootstrap(), then serve until SIGTERM."""
+"""python -m identity: build the identity service in bootstrap(), then serve until SIGTERM.
+
+    python -m identity                       serve
+    python -m identity create-operator ...   create the first operator account, queue its mail, exit
+"""
 from __future__ import annotations
 
+import argparse
+import sys
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
-from pe.identity.v1 import identity_pb2, identity_pb2_grpc
-from identity import config
+from identity import config, handlers
+from identity.domain import AccountKind, AlreadyExists, InvalidInput, Language, LinkPurpose, NewAccount
+from identity.handlers import Deps
 from identity.keys import SigningKeyStore
+from identity.mails import MailComposer
+from identity.passwords import Argon2Hasher, Hasher, default_policy
+from identity.repository import UnitOfWork, mail_outbox
 from identity.servicer import IdentityService
-from svckit.clock import SystemClock
-from svckit.logs import configure_logging
-from svckit.process import ServiceParts, open_database, serve
+from identity.tokens import AccessTokenIssuer
+from identity.workers import LinkRequestWorker
+from pe.identity.v1 import identity_pb2, identity_pb2_grpc
+from svckit.clock import Clock, clock_from_setting
+from svckit.logs import configure_logging, mask_email
+from svckit.mail import SMTPMailSender
+from svckit.mail_outbox import MailMetrics, MailRelay
+from svckit.process import ServiceParts, Worker, open_database, serve
 from svckit.server import Registration
 from svckit.startup import run_main
 
@@ -20,22 +37,91 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE_NAME = identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name
 
 
-def bootstrap(settings: config.Settings, engine: Engine) -> ServiceParts:
-    """The composition root: every dependency of the service is built here and nowhere else."""
-    keys = SigningKeyStore(engine, SystemClock())
+@dataclass
+class Service:
+    """Everything the process runs, built once; tests drive the parts directly."""
+    deps: Deps
+    keys: SigningKeyStore
+    servicer: IdentityService
+    mail_relay: MailRelay
+    link_worker: LinkRequestWorker
+
+
+def build(settings: config.Settings, engine: Engine, *, clock: Clock | None = None,
+          hasher: Hasher | None = None, registry: CollectorRegistry | None = None) -> Service:
+    clock = clock or clock_from_setting(settings.clock_offset_seconds)
+    keys = SigningKeyStore(engine, clock)
     keys.ensure_key()
-    servicer = IdentityService(keys)
-    return ServiceParts(registrations=[
-        Registration(SERVICE_NAME, identity_pb2_grpc.add_IdentityServiceServicer_to_server, servicer)])
+    deps = Deps(uow=partial(UnitOfWork, engine), clock=clock, hasher=hasher or Argon2Hasher(),
+                policy=default_policy(), access_tokens=AccessTokenIssuer(keys, settings.access_token_ttl),
+                mails=MailComposer(settings.public_url), link_ttl=settings.link_ttl,
+                refresh_ttl=settings.refresh_token_ttl, limits=settings.login_limits)
+    relay = MailRelay(engine, mail_outbox, SMTPMailSender(settings.smtp_host, settings.smtp_port), clock,
+                      from_address=settings.mail_from,
+                      metrics=MailMetrics(registry, "identity") if registry is not None else None)
+    return Service(deps=deps, keys=keys, servicer=IdentityService(keys, deps), mail_relay=relay,
+                   link_worker=LinkRequestWorker(deps))
 
 
-def main() -> None:
+def bootstrap(settings: config.Settings, engine: Engine, *, clock: Clock | None = None,
+              registry: CollectorRegistry | None = None) -> ServiceParts:
+    """The composition root: every dependency of the service is built here and nowhere else."""
+    service = build(settings, engine, clock=clock, registry=registry)
+    return ServiceParts(
+        registrations=[Registration(SERVICE_NAME, identity_pb2_grpc.add_IdentityServiceServicer_to_server,
+                                    service.servicer)],
+        workers=[Worker("mail-relay", service.mail_relay.run, service.mail_relay.stop),
+                 Worker("link-requests", service.link_worker.run, service.link_worker.stop)])
+
+
+def serve_main() -> None:
     settings = config.load()
     configure_logging("identity", settings.log_level)
     engine = open_database(settings.database_url, MIGRATIONS)
+    registry = CollectorRegistry()
     serve(grpc_port=settings.grpc_port, metrics_port=settings.metrics_port,
-          parts=bootstrap(settings, engine), registry=CollectorRegistry(),
+          parts=bootstrap(settings, engine, registry=registry), registry=registry,
           drain_seconds=settings.drain_seconds)
+
+
+def create_operator(arguments: argparse.Namespace) -> int:
+    settings = config.load()
+    configure_logging("identity", "WARNING")
+    engine = open_database(settings.database_url, MIGRATIONS)
+    service = build(settings, engine)
+    new = NewAccount(username=arguments.username, email=arguments.email, display_name=arguments.name,
+                     kind=AccountKind.OPERATOR, language=Language(arguments.language),
+                     link_purpose=LinkPurpose.PROFESSIONAL_WELCOME)
+    try:
+        account = handlers.create_account(handlers.CreateAccount(new), service.deps)
+    except InvalidInput as error:
+        print(f"identity: cannot create the operator: {error}", file=sys.stderr)
+        return 1
+    except AlreadyExists as error:
+        print(f"identity: cannot create the operator: {error}", file=sys.stderr)
+        return 1
+    print(f"operator {account.username} created ({account.account_id}); the password-setup mail to "
+          f"{mask_email(account.email)} is queued and leaves once the identity service runs", flush=True)
+    return 0
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m identity",
+                                     description="The identity service; without a command it serves.")
+    commands = parser.add_subparsers(dest="command")
+    operator = commands.add_parser("create-operator", help="create an operator account and mail its setup link")
+    operator.add_argument("--username", required=True)
+    operator.add_argument("--email", required=True)
+    operator.add_argument("--name", required=True, help="display name")
+    operator.add_argument("--language", choices=("nl", "en"), default="nl")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    arguments = parse(sys.argv[1:] if argv is None else argv)
+    if arguments.command == "create-operator":
+        raise SystemExit(create_operator(arguments))
+    serve_main()
 
 
 if __name__ == "__main__":

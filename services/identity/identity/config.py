@@ -1,10 +1,15 @@
 """Settings of the identity service, from the environment, with defaults that run locally."""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 
-from svckit.config import Env, database_url
+from identity.domain import LoginLimits
+from svckit.config import Env, SettingError, database_url
+
+_MAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
 @dataclass(frozen=True)
@@ -16,6 +21,13 @@ class Settings:
     smtp_port: int
     log_level: str
     drain_seconds: float
+    public_url: str = "http://127.0.0.1:8080"
+    mail_from: str = "noreply@pe-insight.local"
+    link_ttl: timedelta = timedelta(hours=72)
+    access_token_ttl: timedelta = timedelta(minutes=10)
+    refresh_token_ttl: timedelta = timedelta(hours=12)
+    login_limits: LoginLimits = field(default_factory=LoginLimits)
+    clock_offset_seconds: float = 0.0
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -28,4 +40,28 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         smtp_port=env.port("SMTP_PORT", 1025),
         log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         drain_seconds=env.float("DRAIN_SECONDS", 10.0),
+        public_url=env.url("PUBLIC_URL", "http://127.0.0.1:8080", ("http", "https")).rstrip("/"),
+        mail_from=_mail_address(env, "MAIL_FROM", "noreply@pe-insight.local"),
+        link_ttl=timedelta(hours=env.int("LINK_TTL_HOURS", 72, minimum=1, maximum=24 * 30)),
+        # Access tokens cannot be revoked before they expire, so their life is kept short.
+        access_token_ttl=timedelta(minutes=env.int("ACCESS_TOKEN_MINUTES", 10, minimum=1, maximum=15)),
+        refresh_token_ttl=timedelta(hours=env.int("REFRESH_TOKEN_HOURS", 12, minimum=1, maximum=24 * 30)),
+        clock_offset_seconds=env.float("CLOCK_OFFSET_SECONDS", 0.0),
+        login_limits=LoginLimits(
+            account_max_failures=env.int("LOGIN_MAX_FAILURES", 5, minimum=1, maximum=1000),
+            account_window=timedelta(minutes=env.int("LOGIN_FAILURE_WINDOW_MINUTES", 15, minimum=1,
+                                                     maximum=24 * 60)),
+            # Bounded, so that nobody can lock an account out for good.
+            account_lock=timedelta(minutes=env.int("LOGIN_LOCK_MINUTES", 15, minimum=1, maximum=24 * 60)),
+            address_max_failures=env.int("ADDRESS_MAX_FAILURES", 20, minimum=1, maximum=100000),
+            address_window=timedelta(minutes=env.int("ADDRESS_FAILURE_WINDOW_MINUTES", 15, minimum=1,
+                                                     maximum=24 * 60)),
+        ),
     )
+
+
+def _mail_address(env: Env, name: str, default: str) -> str:
+    raw = env.str(name, default)
+    if not _MAIL_ADDRESS.match(raw):
+        raise SettingError(f"{name} must be an e-mail address, got {raw!r}")
+    return raw

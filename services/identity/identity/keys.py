@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
-from identity.repository import signing_keys
+from identity.repository import signing_keys, utc
 from svckit.clock import Clock
 
 
@@ -46,9 +46,20 @@ class SigningKeyStore:
                 key_id=_b64url(public[:12]), public_key=public,
                 private_key=private.private_bytes_raw(), created_at=self._clock.now()))
 
+    def signing_key(self) -> tuple[str, Ed25519PrivateKey]:
+        """The newest unretired key: its id (the JWT `kid`) and its private half."""
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(signing_keys.c.key_id, signing_keys.c.private_key)
+                .where(signing_keys.c.retired_at.is_(None))
+                .order_by(signing_keys.c.created_at.desc(), signing_keys.c.key_id).limit(1)).first()
+        if row is None:
+            raise LookupError("no signing key; ensure_key() makes the first")
+        return row.key_id, Ed25519PrivateKey.from_private_bytes(row.private_key)
+
     def public_keys(self) -> list[PublicKey]:
         with self._engine.connect() as connection:
             rows = connection.execute(
                 select(signing_keys.c.key_id, signing_keys.c.public_key, signing_keys.c.created_at)
                 .where(signing_keys.c.retired_at.is_(None)).order_by(signing_keys.c.created_at)).all()
-        return [PublicKey(row.key_id, _b64url(row.public_key), row.created_at) for row in rows]
+        return [PublicKey(row.key_id, _b64url(row.public_key), utc(row.created_at)) for row in rows]

@@ -1,13 +1,454 @@
-"""Persistence of the identity service (SQLAlchemy 2). Its tables are its own."""
-from sqlalchemy import Column, DateTime, LargeBinary, MetaData, String, Table
+"""Persistence of the identity service (SQLAlchemy 2 Core). Its tables are its own.
+
+Instants are UtcDateTime columns (aware UTC on both databases); `utc` also covers aggregates.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import (BigInteger, Column, ForeignKey, Index, Integer, LargeBinary, MetaData,
+                        String, Table, Text, and_, delete, func, insert, or_, select, update)
+from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.exc import IntegrityError
+
+from identity.domain import (Account, AccountEvent, AccountKind, AccountStatus, Language, LinkPurpose,
+                             RefreshToken, SetupLink)
+from svckit.claims import claim_due
+from svckit.mail_outbox import OutgoingMail, enqueue_mail, mail_outbox_table
+from svckit.types import UtcDateTime
 
 metadata = MetaData()
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a bigint identity.
+Sequence_ = BigInteger().with_variant(Integer(), "sqlite")
 
 signing_keys = Table(
     "signing_keys", metadata,
     Column("key_id", String(64), primary_key=True),
     Column("public_key", LargeBinary(32), nullable=False),
     Column("private_key", LargeBinary(32), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("retired_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("retired_at", UtcDateTime(), nullable=True),
 )
+
+accounts = Table(
+    "accounts", metadata,
+    Column("account_id", String(36), primary_key=True),
+    Column("username", String(64), nullable=False),
+    Column("username_lower", String(64), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("email_lower", String(320), nullable=False),
+    Column("display_name", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("pe_registration_number", String(32), nullable=True),
+    Column("password_hash", String(255), nullable=True),
+    Column("idempotency_key", String(200), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("last_login_at", UtcDateTime(), nullable=True),
+    Index("ux_accounts_username_lower", "username_lower", unique=True),
+    Index("ux_accounts_pe_registration_number", "pe_registration_number", unique=True),
+    Index("ux_accounts_idempotency_key", "idempotency_key", unique=True),
+    Index("ix_accounts_email_lower", "email_lower"),
+)
+
+password_links = Table(
+    "password_links", metadata,
+    Column("link_id", String(36), primary_key=True),
+    Column("account_id", String(36), ForeignKey("accounts.account_id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("purpose", String(30), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("used_at", UtcDateTime(), nullable=True),
+    Column("voided_at", UtcDateTime(), nullable=True),
+    Column("mail_id", String(36), nullable=True),
+    Index("ux_password_links_token_hash", "token_hash", unique=True),
+    Index("ix_password_links_account_id", "account_id"),
+)
+
+# 'Forgot password' requests wait here; a worker answers them, so that the request itself does
+# the same work whether or not the account exists.
+link_requests = Table(
+    "link_requests", metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("account_id", String(36), nullable=True),
+    Column("username_or_email", String(320), nullable=True),
+    Column("purpose", String(30), nullable=False),
+    Column("mail_context", Text, nullable=False),
+    Column("requested_at", UtcDateTime(), nullable=False),
+    Column("claimed_until", UtcDateTime(), nullable=True),
+    Index("ix_link_requests_requested_at", "requested_at"),
+)
+
+refresh_tokens = Table(
+    "refresh_tokens", metadata,
+    Column("token_id", String(36), primary_key=True),
+    Column("family_id", String(36), nullable=False),
+    Column("account_id", String(36), ForeignKey("accounts.account_id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("used_at", UtcDateTime(), nullable=True),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Index("ux_refresh_tokens_token_hash", "token_hash", unique=True),
+    Index("ix_refresh_tokens_family_id", "family_id"),
+    Index("ix_refresh_tokens_account_id", "account_id"),
+)
+
+account_events = Table(
+    "account_events", metadata,
+    Column("seq", Sequence_, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False),
+    Column("account_id", String(36), ForeignKey("accounts.account_id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("client_address", String(100), nullable=True),
+    Column("actor_account_id", String(36), nullable=True),
+    Column("detail", String(500), nullable=True),
+    Index("ux_account_events_event_id", "event_id", unique=True),
+    Index("ix_account_events_account_id_seq", "account_id", "seq"),
+)
+
+# Failed logins, by the username tried (known or not, so that a lock does not reveal which
+# usernames exist) and by the client's address.
+login_failures = Table(
+    "login_failures", metadata,
+    Column("failure_id", Sequence_, primary_key=True, autoincrement=True),
+    Column("username_lower", String(64), nullable=False),
+    Column("client_address", String(100), nullable=True),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Index("ix_login_failures_username_lower_occurred_at", "username_lower", "occurred_at"),
+    Index("ix_login_failures_client_address_occurred_at", "client_address", "occurred_at"),
+)
+
+login_locks = Table(
+    "login_locks", metadata,
+    Column("lock_id", Sequence_, primary_key=True, autoincrement=True),
+    Column("username_lower", String(64), nullable=False),
+    Column("locked_at", UtcDateTime(), nullable=False),
+    Column("locked_until", UtcDateTime(), nullable=False),
+    Index("ix_login_locks_username_lower_locked_until", "username_lower", "locked_until"),
+)
+
+mail_outbox = mail_outbox_table(metadata)
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    """Aware UTC, whether the driver gave a naive (SQLite) or an aware (PostgreSQL) datetime."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _lock_end(username_lower_column):
+    return (select(func.max(login_locks.c.locked_until))
+            .where(login_locks.c.username_lower == username_lower_column).scalar_subquery())
+
+
+_ACCOUNT_COLUMNS = (accounts, _lock_end(accounts.c.username_lower).label("locked_until"))
+
+
+def _account(row: Row) -> Account:
+    return Account(
+        account_id=row.account_id, username=row.username, email=row.email, display_name=row.display_name,
+        kind=AccountKind(row.kind), status=AccountStatus(row.status), language=Language(row.language),
+        pe_registration_number=row.pe_registration_number, created_at=utc(row.created_at),
+        updated_at=utc(row.updated_at), password_hash=row.password_hash, locked_until=utc(row.locked_until))
+
+
+class Conflict(Exception):
+    """An insert clashed with a row another transaction wrote first."""
+
+
+class Repository:
+    """Every query of the service, on one connection inside one transaction."""
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    # --- accounts ----------------------------------------------------------------------------
+
+    def _one_account(self, condition) -> Account | None:
+        row = self.connection.execute(select(*_ACCOUNT_COLUMNS).where(condition)).first()
+        return _account(row) if row else None
+
+    def account(self, account_id: str) -> Account | None:
+        return self._one_account(accounts.c.account_id == account_id)
+
+    def account_by_username(self, username: str) -> Account | None:
+        return self._one_account(accounts.c.username_lower == username.lower())
+
+    def account_by_idempotency_key(self, key: str) -> Account | None:
+        return self._one_account(accounts.c.idempotency_key == key)
+
+    def accounts_by_email(self, email: str) -> list[Account]:
+        rows = self.connection.execute(select(*_ACCOUNT_COLUMNS).where(accounts.c.email_lower == email.lower())
+                                       .order_by(accounts.c.created_at)).all()
+        return [_account(row) for row in rows]
+
+    def accounts_by_ids(self, account_ids: Sequence[str]) -> list[Account]:
+        if not account_ids:
+            return []
+        rows = self.connection.execute(select(*_ACCOUNT_COLUMNS).where(accounts.c.account_id.in_(account_ids))).all()
+        return [_account(row) for row in rows]
+
+    def username_taken(self, username: str) -> bool:
+        return self.connection.execute(select(accounts.c.account_id).where(
+            accounts.c.username_lower == username.lower())).first() is not None
+
+    def registration_number_taken(self, number: str) -> bool:
+        return self.connection.execute(select(accounts.c.account_id).where(
+            accounts.c.pe_registration_number == number)).first() is not None
+
+    def add_account(self, account: Account, idempotency_key: str | None) -> None:
+        """Insert; a clash on a unique column raises Conflict (and `clash` in a new transaction says which)."""
+        try:
+            self._insert_account(account, idempotency_key)
+        except IntegrityError:
+            raise Conflict() from None
+
+    def _insert_account(self, account: Account, idempotency_key: str | None) -> None:
+        self.connection.execute(insert(accounts).values(
+            account_id=account.account_id, username=account.username, username_lower=account.username_lower,
+            email=account.email, email_lower=account.email.lower(), display_name=account.display_name,
+            kind=account.kind.value, status=account.status.value, language=account.language.value,
+            pe_registration_number=account.pe_registration_number or None, password_hash=None,
+            idempotency_key=idempotency_key, created_at=account.created_at, updated_at=account.updated_at))
+
+    def clash(self, account: Account, idempotency_key: str | None) -> str | None:
+        """Which unique column an account would clash on: idempotency_key, username or
+        pe_registration_number; None if it would not."""
+        if idempotency_key and self.account_by_idempotency_key(idempotency_key):
+            return "idempotency_key"
+        if self.username_taken(account.username):
+            return "username"
+        if account.pe_registration_number and self.registration_number_taken(account.pe_registration_number):
+            return "pe_registration_number"
+        return None
+
+    def update_account(self, account_id: str, now: datetime, **changes) -> None:
+        values = {"updated_at": now}
+        for name, value in changes.items():
+            if name == "email":
+                values["email_lower"] = value.lower()
+            values[name] = value.value if isinstance(value, (Language, AccountStatus)) else value
+        self.connection.execute(update(accounts).where(accounts.c.account_id == account_id).values(**values))
+
+    def set_password(self, account_id: str, password_hash: str, now: datetime) -> bool:
+        """Set the hash and make the account active; False if it was disabled meanwhile."""
+        result = self.connection.execute(
+            update(accounts).where(and_(accounts.c.account_id == account_id,
+                                        accounts.c.status != AccountStatus.DISABLED.value))
+            .values(password_hash=password_hash, status=AccountStatus.ACTIVE.value, updated_at=now))
+        return result.rowcount == 1
+
+    def replace_hash(self, account_id: str, old_hash: str, new_hash: str) -> None:
+        """A rehash with newer parameters, only if the password did not change meanwhile."""
+        self.connection.execute(update(accounts).where(and_(
+            accounts.c.account_id == account_id, accounts.c.password_hash == old_hash))
+            .values(password_hash=new_hash))
+
+    def record_login(self, account_id: str, now: datetime) -> None:
+        self.connection.execute(update(accounts).where(accounts.c.account_id == account_id)
+                                .values(last_login_at=now))
+
+    def last_login(self, account_id: str) -> datetime | None:
+        return utc(self.connection.execute(select(accounts.c.last_login_at).where(
+            accounts.c.account_id == account_id)).scalar())
+
+    def delete_awaiting_account(self, account_id: str, now: datetime) -> bool:
+        """Delete an account that never set its password, with its links, events and the mail not
+        yet sent to it; False (and nothing deleted) if it is not such an account."""
+        held = self.connection.execute(update(accounts).where(and_(
+            accounts.c.account_id == account_id, accounts.c.status == AccountStatus.AWAITING_PASSWORD.value))
+            .values(updated_at=now))
+        if held.rowcount != 1:
+            return False
+        mail_ids = self.connection.execute(select(password_links.c.mail_id).where(and_(
+            password_links.c.account_id == account_id, password_links.c.mail_id.is_not(None)))).scalars().all()
+        if mail_ids:
+            self.connection.execute(delete(mail_outbox).where(and_(
+                mail_outbox.c.mail_id.in_(mail_ids), mail_outbox.c.sent_at.is_(None))))
+        for table in (password_links, refresh_tokens, account_events):
+            self.connection.execute(delete(table).where(table.c.account_id == account_id))
+        self.connection.execute(delete(accounts).where(accounts.c.account_id == account_id))
+        return True
+
+    # --- password-setup links ----------------------------------------------------------------
+
+    def add_link(self, *, account_id: str, token_hash: str, purpose: LinkPurpose, now: datetime,
+                 expires_at: datetime, mail_id: str | None) -> str:
+        link_id = str(uuid.uuid4())
+        self.connection.execute(insert(password_links).values(
+            link_id=link_id, account_id=account_id, token_hash=token_hash, purpose=purpose.value,
+            created_at=now, expires_at=expires_at, mail_id=mail_id))
+        return link_id
+
+    def void_links(self, account_id: str, now: datetime) -> int:
+        """Void every unused link of the account, so only the newest can be used."""
+        return self.connection.execute(update(password_links).where(and_(
+            password_links.c.account_id == account_id, password_links.c.used_at.is_(None),
+            password_links.c.voided_at.is_(None))).values(voided_at=now)).rowcount
+
+    def link_by_token_hash(self, token_hash: str) -> SetupLink | None:
+        row = self.connection.execute(select(password_links).where(
+            password_links.c.token_hash == token_hash)).first()
+        if row is None:
+            return None
+        return SetupLink(link_id=row.link_id, account_id=row.account_id, purpose=LinkPurpose(row.purpose),
+                         created_at=utc(row.created_at), expires_at=utc(row.expires_at),
+                         used_at=utc(row.used_at), voided_at=utc(row.voided_at))
+
+    def consume_link(self, token_hash: str, now: datetime) -> str | None:
+        """Mark the link used if it still can be: one conditional UPDATE, so exactly one caller wins.
+
+        Answers the link's account id for the winner, None for everyone else.
+        """
+        link = self.connection.execute(select(password_links.c.link_id, password_links.c.account_id).where(
+            password_links.c.token_hash == token_hash)).first()
+        if link is None:
+            return None
+        won = self.connection.execute(update(password_links).where(and_(
+            password_links.c.link_id == link.link_id, password_links.c.used_at.is_(None),
+            password_links.c.voided_at.is_(None), password_links.c.expires_at > now)).values(used_at=now))
+        return link.account_id if won.rowcount == 1 else None
+
+    # --- link requests -----------------------------------------------------------------------
+
+    def add_link_request(self, *, account_id: str | None, username_or_email: str | None,
+                         purpose: LinkPurpose, mail_context: dict[str, str], now: datetime) -> None:
+        self.connection.execute(insert(link_requests).values(
+            request_id=str(uuid.uuid4()), account_id=account_id, username_or_email=username_or_email,
+            purpose=purpose.value, mail_context=json.dumps(mail_context), requested_at=now))
+
+    def claim_link_requests(self, now: datetime, lease: timedelta, limit: int) -> list[Row]:
+        return claim_due(self.connection, link_requests, now=now, lease=lease, limit=limit,
+                         due=link_requests.c.request_id.is_not(None), order_by=link_requests.c.requested_at)
+
+    def delete_link_request(self, request_id: str) -> None:
+        self.connection.execute(delete(link_requests).where(link_requests.c.request_id == request_id))
+
+    # --- mail --------------------------------------------------------------------------------
+
+    def enqueue_mail(self, mail: OutgoingMail, now: datetime) -> str:
+        return enqueue_mail(self.connection, mail_outbox, mail, now)
+
+    # --- refresh tokens ----------------------------------------------------------------------
+
+    def add_refresh_token(self, *, family_id: str, account_id: str, token_hash: str, now: datetime,
+                          expires_at: datetime) -> None:
+        self.connection.execute(insert(refresh_tokens).values(
+            token_id=str(uuid.uuid4()), family_id=family_id, account_id=account_id, token_hash=token_hash,
+            created_at=now, expires_at=expires_at))
+
+    def refresh_token(self, token_hash: str) -> RefreshToken | None:
+        row = self.connection.execute(select(refresh_tokens).where(
+            refresh_tokens.c.token_hash == token_hash)).first()
+        if row is None:
+            return None
+        return RefreshToken(token_id=row.token_id, family_id=row.family_id, account_id=row.account_id,
+                            created_at=utc(row.created_at), expires_at=utc(row.expires_at),
+                            used_at=utc(row.used_at), revoked_at=utc(row.revoked_at))
+
+    def family_revoked(self, family_id: str) -> bool:
+        return self.connection.execute(select(refresh_tokens.c.token_id).where(and_(
+            refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_not(None)))
+            .limit(1)).first() is not None
+
+    def use_refresh_token(self, token_id: str, now: datetime) -> bool:
+        """Mark the token rotated; False if another call rotated or revoked it first."""
+        return self.connection.execute(update(refresh_tokens).where(and_(
+            refresh_tokens.c.token_id == token_id, refresh_tokens.c.used_at.is_(None),
+            refresh_tokens.c.revoked_at.is_(None))).values(used_at=now)).rowcount == 1
+
+    def revoke_family(self, family_id: str, now: datetime) -> None:
+        self.connection.execute(update(refresh_tokens).where(and_(
+            refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None)))
+            .values(revoked_at=now))
+
+    def revoke_all_sessions(self, account_id: str, now: datetime) -> None:
+        self.connection.execute(update(refresh_tokens).where(and_(
+            refresh_tokens.c.account_id == account_id, refresh_tokens.c.revoked_at.is_(None)))
+            .values(revoked_at=now))
+
+    # --- audit events ------------------------------------------------------------------------
+
+    def add_event(self, account_id: str, kind: str, now: datetime, *, client_address: str | None = None,
+                  actor_account_id: str | None = None, detail: str | None = None) -> None:
+        self.connection.execute(insert(account_events).values(
+            event_id=str(uuid.uuid4()), account_id=account_id, kind=kind, occurred_at=now,
+            client_address=client_address or None, actor_account_id=actor_account_id or None,
+            detail=(detail or None) and detail[:500]))
+
+    def events(self, account_id: str, *, before_seq: int | None, limit: int) -> list[tuple[int, AccountEvent]]:
+        """Newest first; `before_seq` continues a page."""
+        query = select(account_events).where(account_events.c.account_id == account_id)
+        if before_seq is not None:
+            query = query.where(account_events.c.seq < before_seq)
+        rows = self.connection.execute(query.order_by(account_events.c.seq.desc()).limit(limit)).all()
+        return [(row.seq, AccountEvent(event_id=row.event_id, account_id=row.account_id, kind=row.kind,
+                                       occurred_at=utc(row.occurred_at), client_address=row.client_address))
+                for row in rows]
+
+    # --- login limits ------------------------------------------------------------------------
+
+    def add_login_failure(self, username_lower: str, client_address: str | None, now: datetime) -> None:
+        self.connection.execute(insert(login_failures).values(
+            username_lower=username_lower, client_address=client_address or None, occurred_at=now))
+
+    def count_failures(self, username_lower: str, since: datetime) -> int:
+        return self.connection.execute(select(func.count()).select_from(login_failures).where(and_(
+            login_failures.c.username_lower == username_lower, login_failures.c.occurred_at >= since))).scalar_one()
+
+    def address_failures(self, client_address: str, since: datetime, limit: int) -> list[datetime]:
+        """The newest failures from the address after `since`, at most `limit` of them."""
+        rows = self.connection.execute(select(login_failures.c.occurred_at).where(and_(
+            login_failures.c.client_address == client_address, login_failures.c.occurred_at > since))
+            .order_by(login_failures.c.occurred_at.desc()).limit(limit)).scalars().all()
+        return [utc(moment) for moment in rows]
+
+    def lock_end(self, username_lower: str) -> datetime | None:
+        return utc(self.connection.execute(select(func.max(login_locks.c.locked_until)).where(
+            login_locks.c.username_lower == username_lower)).scalar())
+
+    def add_lock(self, username_lower: str, now: datetime, until: datetime) -> None:
+        self.connection.execute(insert(login_locks).values(username_lower=username_lower, locked_at=now,
+                                                           locked_until=until))
+
+    def forget_old_logins(self, before: datetime) -> None:
+        """Failures, locks and sessions that can no longer matter."""
+        self.connection.execute(delete(login_failures).where(login_failures.c.occurred_at < before))
+        self.connection.execute(delete(login_locks).where(login_locks.c.locked_until < before))
+        self.connection.execute(delete(refresh_tokens).where(or_(
+            refresh_tokens.c.expires_at < before, refresh_tokens.c.revoked_at < before)))
+
+
+class UnitOfWork:
+    """One transaction: `with uow:` begins it, `uow.commit()` ends it well, leaving the block rolls back."""
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+        self._connection: Connection | None = None
+        self.repo: Repository
+
+    def __enter__(self) -> UnitOfWork:
+        self._connection = self._engine.connect()
+        self._transaction = self._connection.begin()
+        self.repo = Repository(self._connection)
+        return self
+
+    def commit(self) -> None:
+        self._transaction.commit()
+
+    def __exit__(self, *exc) -> None:
+        if self._transaction.is_active:
+            self._transaction.rollback()
+        self._connection.close()

@@ -3,15 +3,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import grpc
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
-from pe.organisation.v1 import organisation_pb2, organisation_pb2_grpc
-from organisation import config
+from organisation import config, outbox, repository
+from organisation.clients import IdentityAccounts
+from organisation.followups import FollowUpWorker
+from organisation.handlers import AccountDirectory, Deps
+from organisation.mails import MailComposer
 from organisation.servicer import OrganisationService
-from svckit.amqp import check_broker
+from pe.organisation.v1 import organisation_pb2, organisation_pb2_grpc
+from svckit.amqp import ConfirmingPublisher, check_broker
+from svckit.clock import Clock, SystemClock
+from svckit.event_outbox import EventRelay, RelayMetrics
 from svckit.logs import configure_logging
-from svckit.process import ServiceParts, open_database, serve
+from svckit.mail import SMTPMailSender
+from svckit.mail_outbox import MailMetrics, MailRelay
+from svckit.process import ServiceParts, Worker, open_database, serve
 from svckit.server import Registration
 from svckit.startup import run_main
 
@@ -19,11 +28,39 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE_NAME = organisation_pb2.DESCRIPTOR.services_by_name["OrganisationService"].full_name
 
 
-def bootstrap(settings: config.Settings, engine: Engine) -> ServiceParts:
-    """The composition root: every dependency of the service is built here and nowhere else."""
-    servicer = OrganisationService()
-    return ServiceParts(registrations=[
-        Registration(SERVICE_NAME, organisation_pb2_grpc.add_OrganisationServiceServicer_to_server, servicer)])
+def bootstrap(settings: config.Settings, engine: Engine, registry: CollectorRegistry | None = None, *,
+              clock: Clock | None = None, accounts: AccountDirectory | None = None,
+              follow_up_poll_seconds: float = 5.0, mail_poll_seconds: float = 1.0) -> ServiceParts:
+    """The composition root: every dependency of the service is built here and nowhere else.
+
+    Tests pass their own clock or account directory; by default identity is reached over gRPC.
+    """
+    registry = registry if registry is not None else CollectorRegistry()
+    clock = clock or SystemClock()
+    if accounts is None:
+        accounts = IdentityAccounts(grpc.insecure_channel(settings.identity_addr),
+                                    timeout_seconds=settings.identity_timeout_seconds)
+    publisher = ConfirmingPublisher(settings.amqp_url, exchanges=(outbox.EXCHANGE,))
+    events = EventRelay(engine, repository.event_outbox, publisher, outbox.EXCHANGE, clock,
+                        metrics=RelayMetrics(registry, "organisation"))
+    mail = MailRelay(engine, repository.mail_outbox, SMTPMailSender(settings.smtp_host, settings.smtp_port), clock,
+                     from_address=settings.mail_from, metrics=MailMetrics(registry, "organisation"),
+                     poll_seconds=mail_poll_seconds)
+    deps = Deps(uow=lambda: repository.SqlUnitOfWork(engine), accounts=accounts, clock=clock,
+                mails=MailComposer(settings.public_url), events_committed=events.wake)
+    follow_ups = FollowUpWorker(deps, poll_seconds=follow_up_poll_seconds)
+
+    def run_events() -> None:
+        try:
+            events.run()
+        finally:  # on the relay's own thread: pika connections are not shared between threads
+            publisher.close()
+
+    return ServiceParts(
+        registrations=[Registration(SERVICE_NAME, organisation_pb2_grpc.add_OrganisationServiceServicer_to_server,
+                                    OrganisationService(deps))],
+        workers=[Worker("event-relay", run_events, events.stop), Worker("mail-relay", mail.run, mail.stop),
+                 Worker("identity-follow-ups", follow_ups.run, follow_ups.stop)])
 
 
 def main() -> None:
@@ -31,8 +68,9 @@ def main() -> None:
     configure_logging("organisation", settings.log_level)
     engine = open_database(settings.database_url, MIGRATIONS)
     check_broker(settings.amqp_url)
+    registry = CollectorRegistry()
     serve(grpc_port=settings.grpc_port, metrics_port=settings.metrics_port,
-          parts=bootstrap(settings, engine), registry=CollectorRegistry(),
+          parts=bootstrap(settings, engine, registry), registry=registry,
           drain_seconds=settings.drain_seconds)
 
 
