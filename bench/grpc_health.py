@@ -104,8 +104,8 @@ def grpc_health(quick: bool) -> Comparison:
                     "client": f"grpcio {grpc.__version__} sync", "bind": "127.0.0.1"},
         details={"p50_us_by_round": by_round},
         notes=[
-            "svckit = GrpcHost(registrations=[]) with RequestIdInterceptor (uuid4 per call, as no "
-            "x-request-id is sent) and MetricsInterceptor (two counters and a histogram per call); "
+            "svckit = GrpcHost(registrations=[]) with its ObservingInterceptor (request id made only "
+            "when something logs or calls onward; a started and a handled counter and a histogram per call); "
             "bare = grpc.server(ThreadPoolExecutor(16)) with only the HealthServicer.",
             "Client and both servers share one process and its GIL; the figures are for comparing "
             "the two sides, not absolute service latency.",
