@@ -3,15 +3,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import grpc
 from prometheus_client import CollectorRegistry
+from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
 from pe.consent.v1 import consent_pb2, consent_pb2_grpc
-from consent import config
+from consent import config, events
+from consent.clients import GrpcAccountDirectory, GrpcOrganisationDirectory
+from consent.consumer import consumer_worker
+from consent.handlers import Dependencies
+from consent.jobs import ExpiryJob
+from consent.mails import Mails
+from consent.repository import ConsentStore, event_outbox, mail_outbox
 from consent.servicer import ConsentService
-from svckit.amqp import check_broker
+from svckit.amqp import ConfirmingPublisher, check_broker
+from svckit.clock import Clock, clock_from_setting
+from svckit.event_outbox import EventRelay, RelayMetrics
 from svckit.logs import configure_logging
-from svckit.process import ServiceParts, open_database, serve
+from svckit.mail import SMTPMailSender
+from svckit.mail_outbox import MailMetrics, MailRelay
+from svckit.process import ServiceParts, Worker, open_database, serve
 from svckit.server import Registration
 from svckit.startup import run_main
 
@@ -19,11 +31,44 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE_NAME = consent_pb2.DESCRIPTOR.services_by_name["ConsentService"].full_name
 
 
-def bootstrap(settings: config.Settings, engine: Engine) -> ServiceParts:
+def access_engine(engine: Engine) -> Engine:
+    """A pool for the access check alone on PostgreSQL: autocommit, no pre-ping and nothing to reset
+    on return, so a check is one round trip (the check retries once on a dropped connection)."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return create_engine(engine.url, pool_size=16, max_overflow=16, pool_pre_ping=False, pool_reset_on_return=None,
+                         isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+
+
+def bootstrap(settings: config.Settings, engine: Engine, *, clock: Clock | None = None,
+              registry: CollectorRegistry | None = None) -> ServiceParts:
     """The composition root: every dependency of the service is built here and nowhere else."""
-    servicer = ConsentService()
-    return ServiceParts(registrations=[
-        Registration(SERVICE_NAME, consent_pb2_grpc.add_ConsentServiceServicer_to_server, servicer)])
+    clock = clock or clock_from_setting(settings.clock_offset_seconds)
+    registry = registry or CollectorRegistry()
+    publisher = ConfirmingPublisher(settings.amqp_url, exchanges=(events.EXCHANGE,))
+    relay = EventRelay(engine, event_outbox, publisher, events.EXCHANGE, clock,
+                       metrics=RelayMetrics(registry, "consent"))
+    mail_relay = MailRelay(engine, mail_outbox, SMTPMailSender(settings.smtp_host, settings.smtp_port), clock,
+                           from_address=settings.mail_from, metrics=MailMetrics(registry, "consent"))
+    deps = Dependencies(
+        store=ConsentStore(engine, access_engine(engine)), clock=clock,
+        organisations=GrpcOrganisationDirectory(grpc.insecure_channel(settings.organisation_addr),
+                                                settings.rpc_timeout_seconds),
+        accounts=GrpcAccountDirectory(grpc.insecure_channel(settings.identity_addr), settings.rpc_timeout_seconds),
+        mails=Mails(settings.public_url), reminder_days=settings.reminder_days, on_events=relay.wake)
+    expiry = ExpiryJob(deps, settings.expiry_interval_seconds)
+
+    def stop_relay():
+        relay.stop()
+        publisher.close()
+
+    return ServiceParts(
+        registrations=[Registration(SERVICE_NAME, consent_pb2_grpc.add_ConsentServiceServicer_to_server,
+                                    ConsentService(deps))],
+        workers=[Worker("consent-event-relay", relay.run, stop_relay),
+                 Worker("consent-mail-relay", mail_relay.run, mail_relay.stop),
+                 expiry.worker(),
+                 consumer_worker(settings.amqp_url, deps)])
 
 
 def main() -> None:
@@ -31,8 +76,9 @@ def main() -> None:
     configure_logging("consent", settings.log_level)
     engine = open_database(settings.database_url, MIGRATIONS)
     check_broker(settings.amqp_url)
+    registry = CollectorRegistry()
     serve(grpc_port=settings.grpc_port, metrics_port=settings.metrics_port,
-          parts=bootstrap(settings, engine), registry=CollectorRegistry(),
+          parts=bootstrap(settings, engine, registry=registry), registry=registry,
           drain_seconds=settings.drain_seconds)
 
 

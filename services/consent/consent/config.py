@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from svckit.config import Env, amqp_url, database_url
+from svckit.config import Env, SettingError, amqp_url, database_url
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,14 @@ class Settings:
     smtp_port: int
     log_level: str
     drain_seconds: float
+    organisation_addr: str
+    identity_addr: str
+    public_url: str
+    mail_from: str
+    reminder_days: int
+    expiry_interval_seconds: float
+    rpc_timeout_seconds: float
+    clock_offset_seconds: float
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -30,4 +38,22 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         smtp_port=env.port("SMTP_PORT", 1025),
         log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         drain_seconds=env.float("DRAIN_SECONDS", 10.0),
+        organisation_addr=env.address("ORGANISATION_ADDR", "127.0.0.1:50052"),
+        identity_addr=env.address("IDENTITY_ADDR", "127.0.0.1:50051"),
+        # Where professionals manage their consents; receipts link to {PUBLIC_URL}/consents.
+        public_url=env.url("PUBLIC_URL", "http://127.0.0.1:8080", ("http", "https")),
+        mail_from=_mail_address(env, "MAIL_FROM", "noreply@pe-insight.local"),
+        reminder_days=env.int("REMINDER_DAYS", 14, minimum=1, maximum=365),
+        expiry_interval_seconds=env.float("EXPIRY_INTERVAL_SECONDS", 60.0, minimum=0.1),
+        # Moves this process's clock, for demos and system tests in which a day must pass.
+        clock_offset_seconds=env.float("CLOCK_OFFSET_SECONDS", 0.0),
+        rpc_timeout_seconds=env.float("RPC_TIMEOUT_SECONDS", 3.0, minimum=0.1),
     )
+
+
+def _mail_address(env: Env, name: str, default: str) -> str:
+    value = env.str(name, default)
+    local, at, domain = value.rpartition("@")
+    if not at or not local or "." not in domain or " " in value:
+        raise SettingError(f"{name} must be an e-mail address, got {value!r}")
+    return value

@@ -28,6 +28,12 @@ _STUBS = {
 }
 
 
+# A restarted service is found again within a fraction of a second, not after gRPC's default
+# back-off of up to two minutes.
+_CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.min_reconnect_backoff_ms", 100),
+                    ("grpc.max_reconnect_backoff_ms", 1000)]
+
+
 class Backends:
     def __init__(self, settings: Settings):
         self._addresses = {
@@ -43,7 +49,7 @@ class Backends:
             if self._pid != os.getpid():  # first use in this process, or after a fork
                 self._channels, self._pid = {}, os.getpid()
             if service not in self._channels:
-                self._channels[service] = grpc.insecure_channel(self._addresses[service])
+                self._channels[service] = grpc.insecure_channel(self._addresses[service], options=_CHANNEL_OPTIONS)
             return self._channels[service]
 
     def stub(self, service: str):
@@ -66,9 +72,13 @@ class Backends:
         return self.stub("reporting")
 
     def call(self, service: str, method: str, request, *, timeout: float | None = None):
-        """One unary call with the gateway's deadline, passing the request id on."""
+        """One unary call with the gateway's deadline, passing the request id on.
+
+        wait_for_ready: during a service's restart the call waits (within its deadline) for the
+        connection to come back instead of failing at once; it is still sent only once.
+        """
         return getattr(self.stub(service), method)(request, timeout=timeout or self.timeout,
-                                                   metadata=outgoing_metadata())
+                                                   metadata=outgoing_metadata(), wait_for_ready=True)
 
     def health(self, timeout: float = 1.0) -> dict[str, str]:
         """Each service's standard health status: SERVING, NOT_SERVING, or UNREACHABLE."""

@@ -1,0 +1,177 @@
+"""The consent API over gRPC, on a real database, asking fake organisation and identity services
+over gRPC too: the request id travels on, errors carry their details, and the event log's
+positions become visible in order while writers race."""
+import threading
+from datetime import timedelta
+
+import grpc
+import pytest
+
+from pe.common.v1 import common_pb2
+from pe.consent.v1 import consent_pb2 as pb
+from svckit import rpc_errors
+
+from consent.clients import GrpcAccountDirectory, GrpcOrganisationDirectory
+
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def world(directory):
+    organisation = directory.add_organisation("De Brug")
+    return type("World", (), dict(organisation=organisation,
+                                  contacts=[directory.add_contact(organisation) for _ in range(3)],
+                                  professional=directory.add_account()))
+
+
+def _grant(api, world, contacts=None, professional=None, metadata=None, **fields):
+    return api.GrantConsents(pb.GrantConsentsRequest(
+        professional_id=professional or world.professional, pe_registration_number="PE-1",
+        organisation_id=world.organisation, contact_ids=contacts or world.contacts, **fields), timeout=10,
+        metadata=metadata)
+
+
+def test_grant_check_revoke_over_grpc(consent_api, world, clock):
+    granted = _grant(consent_api, world, end_date=common_pb2.Date(year=2027, month=10, day=31))
+    assert len(granted.consents) == 3 and granted.log_position == 3
+    first = granted.consents[0]
+    check = consent_api.CheckAccess(pb.CheckAccessRequest(contact_id=world.contacts[0],
+                                                          professional_id=world.professional), timeout=5)
+    assert check.allowed and check.consent.consent_id == first.consent_id
+    revoked = consent_api.RevokeConsent(pb.RevokeConsentRequest(consent_id=first.consent_id,
+                                                                professional_id=world.professional), timeout=5)
+    assert revoked.log_position == 4
+    check = consent_api.CheckAccess(pb.CheckAccessRequest(contact_id=world.contacts[0],
+                                                          professional_id=world.professional), timeout=5)
+    assert not check.allowed and not check.HasField("consent")
+    listed = consent_api.ListConsents(pb.ListConsentsRequest(professional_id=world.professional), timeout=5)
+    assert len(listed.consents) == 2
+    listed = consent_api.ListConsents(pb.ListConsentsRequest(professional_id=world.professional,
+                                                             include_ended=True), timeout=5)
+    assert len(listed.consents) == 3
+    contact = consent_api.ListContactProfessionals(pb.ListContactProfessionalsRequest(contact_id=world.contacts[1]),
+                                                   timeout=5)
+    assert [c.professional_id for c in contact.consents] == [world.professional]
+
+
+def test_access_ends_at_the_end_date_across_daylight_saving(consent_api, world, clock):
+    _grant(consent_api, world, contacts=world.contacts[:1], end_date=common_pb2.Date(year=2027, month=3, day=28))
+    request = pb.CheckAccessRequest(contact_id=world.contacts[0], professional_id=world.professional)
+    clock.set(clock.now().replace(year=2027, month=3, day=28, hour=21, minute=59, second=59, microsecond=999999))
+    assert consent_api.CheckAccess(request, timeout=5).allowed      # 23:59:59.999999 CEST
+    clock.advance(timedelta(microseconds=1))
+    assert not consent_api.CheckAccess(request, timeout=5).allowed  # midnight
+
+
+def test_request_id_travels_to_organisation_and_identity(consent_api, world, others):
+    _grant(consent_api, world, metadata=(("x-request-id", "req-abc-123"),))
+    seen = [m.get("x-request-id") for m in others.organisation.metadata + others.identity.metadata]
+    assert seen and set(seen) == {"req-abc-123"}
+
+
+def test_refusals_carry_their_details_over_the_wire(consent_api, world, directory):
+    stranger = directory.add_contact(directory.add_organisation("Ander"))
+    with pytest.raises(grpc.RpcError) as refused:
+        _grant(consent_api, world, contacts=[world.contacts[0], stranger])
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert list(rpc_errors.field_violations(refused.value)) == ["contact_ids[1]"]
+    directory.set_authorised(world.organisation, False)
+    with pytest.raises(grpc.RpcError) as refused:
+        _grant(consent_api, world)
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert rpc_errors.error_reason(refused.value) == "ORGANISATION_NOT_AUTHORISED"
+
+
+def test_organisation_down_is_unavailable_and_grants_nothing(consent_api, world, deps, port_factory):
+    deps.organisations = GrpcOrganisationDirectory(grpc.insecure_channel(f"127.0.0.1:{port_factory()}"), timeout=1)
+    with pytest.raises(grpc.RpcError) as refused:
+        _grant(consent_api, world)
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert rpc_errors.error_reason(refused.value) == "DEPENDENCY_UNAVAILABLE"
+    events = consent_api.ListConsentEvents(pb.ListConsentEventsRequest(), timeout=5)
+    assert events.head_position == 0
+
+
+def test_an_unknown_organisation_looks_not_authorised(consent_api, world, directory):
+    directory.organisations.clear()
+    with pytest.raises(grpc.RpcError) as refused:
+        _grant(consent_api, world)
+    assert rpc_errors.error_reason(refused.value) == "ORGANISATION_NOT_AUTHORISED"
+
+
+def test_a_revocation_does_not_wait_for_identity(consent_api, world, directory, deps, port_factory):
+    consent = _grant(consent_api, world, contacts=world.contacts[:1]).consents[0]
+    deps.accounts = GrpcAccountDirectory(grpc.insecure_channel(f"127.0.0.1:{port_factory()}"), timeout=1)
+    revoked = consent_api.RevokeConsent(pb.RevokeConsentRequest(consent_id=consent.consent_id,
+                                                                professional_id=world.professional), timeout=10)
+    assert revoked.consent.state == pb.CONSENT_STATE_REVOKED
+    with pytest.raises(grpc.RpcError) as refused:
+        _grant(consent_api, world, contacts=world.contacts[1:2])
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_positions_become_visible_in_order_while_writers_race(consent_api, world, directory):
+    professionals = [directory.add_account() for _ in range(6)]
+    stop, problems = threading.Event(), []
+
+    def write(professional):
+        try:
+            for contact in world.contacts:
+                consent = _grant(consent_api, world, contacts=[contact], professional=professional).consents[0]
+                consent_api.RevokeConsent(pb.RevokeConsentRequest(consent_id=consent.consent_id,
+                                                                  professional_id=professional), timeout=20)
+        except Exception as error:  # reported below, in the test's thread
+            problems.append(error)
+
+    def read():
+        seen = 0
+        while not stop.is_set():
+            events = consent_api.ListConsentEvents(pb.ListConsentEventsRequest(after_position=seen), timeout=10)
+            positions = [e.position for e in events.events]
+            if positions != list(range(seen + 1, seen + 1 + len(positions))):
+                problems.append(AssertionError(f"after {seen} read {positions}"))
+                return
+            seen += len(positions)
+
+    writers = [threading.Thread(target=write, args=(p,)) for p in professionals]
+    reader = threading.Thread(target=read)
+    reader.start()
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join(120)
+    stop.set()
+    reader.join(30)
+    assert problems == []
+    events = consent_api.ListConsentEvents(pb.ListConsentEventsRequest(page_size=1000), timeout=10)
+    assert events.head_position == 36 and [e.position for e in events.events] == list(range(1, 37))
+    assert [e.position for e in consent_api.ListConsentEvents(
+        pb.ListConsentEventsRequest(after_position=30, page_size=3), timeout=10).events] == [31, 32, 33]
+
+
+def test_idempotency_key_over_grpc(consent_api, world):
+    first = _grant(consent_api, world, idempotency_key="abc")
+    again = _grant(consent_api, world, idempotency_key="abc")
+    assert [c.consent_id for c in again.consents] == [c.consent_id for c in first.consents]
+    assert again.log_position == first.log_position
+
+
+def test_the_access_check_survives_the_database_dropping_its_connection(engine, deps, directory, world):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("dropping a server connection is a PostgreSQL matter")
+    from sqlalchemy import text
+    from consent import handlers
+    from consent.__main__ import access_engine
+    from consent.repository import ConsentStore
+    pool = access_engine(engine)
+    store = ConsentStore(engine, pool)
+    granted = handlers.grant_consents(handlers.GrantConsents(world.professional, "PE", world.organisation,
+                                                             (world.contacts[0],), None), deps).consents[0]
+    now = deps.clock.now()
+    assert store.check_access(world.contacts[0], world.professional, now).consent_id == granted.consent_id
+    with engine.connect() as connection:  # the server ends every other session, the pooled one too
+        connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    assert store.check_access(world.contacts[0], world.professional, now).consent_id == granted.consent_id
+    pool.dispose()
