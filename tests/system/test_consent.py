@@ -126,3 +126,23 @@ def test_a_professional_cannot_touch_someone_elses_consent(world, stack, mailbox
     # a date well ahead: an earlier test moved the consent service's clock two days on
     changed = professional.api.patch(f"/consents/{consent_id}", json={"end_date": in_days(30)})
     assert changed.status_code == 200 and changed.json()["end_date"] == in_days(30)
+
+
+def test_every_consent_and_dossier_route_refuses_the_roles_that_may_not(world):
+    professional = world["professional"]
+    consent_id = professional.api.get("/consents", params={"include_ended": "true"}).json()["consents"][0]["consent_id"]
+    anonymous = Api(professional.api.base_url)
+    professional_only = [("GET", "/consents"), ("GET", "/consents/history"), ("GET", "/me/access-log"),
+                         ("PATCH", f"/consents/{consent_id}"), ("POST", f"/consents/{consent_id}/revoke")]
+    for method, path in professional_only:
+        body = {"json": {"end_date": None}} if method == "PATCH" else {}
+        for role in ("admin", "contact", "department", "operator"):
+            assert world[role].api.request(method, path, **body).status_code == 403, (role, method, path)
+        assert anonymous.request(method, path, **body).status_code == 401, (method, path)
+    contact_only = [("GET", "/dossiers"), ("GET", f"/dossiers/{professional.account_id}")]
+    for method, path in contact_only:
+        for role in ("professional", "operator"):
+            assert world[role].api.request(method, path).status_code == 403, (role, method, path)
+        assert anonymous.request(method, path).status_code == 401
+    # a professional cannot read another professional's dossier through the contacts' route
+    assert professional.api.get(f"/dossiers/{professional.account_id}").status_code == 403
