@@ -9,17 +9,19 @@ GENERATED := gen/python/.generated
 PROTOS := $(shell find protos -name '*.proto' | sort)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv gen lint-protos test run bench clean
+.PHONY: help venv gen lint-protos test run demo bench clean
 
 help:
 	@echo "make run    start the whole stack (gateway on http://127.0.0.1:8080, docs at /api/docs)"
 	@echo "make test   run every test (unit, integration, system)"
+	@echo "make demo   fill a running stack (make run) with believable data; prints who can log in"
 	@echo "make bench  run the benchmarks; figures in var/bench/"
 	@echo "make clean  remove the virtualenv, generated code and var/"
 
 venv: $(INSTALLED)
 
-$(INSTALLED): constraints.txt requirements-dev.txt $(PACKAGES:%=%/pyproject.toml)
+$(INSTALLED): constraints.txt requirements-dev.txt $(PACKAGES:%=%/pyproject.toml) deploy/local/system-packages.sh
+	@sh deploy/local/system-packages.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt \
 		-r requirements-dev.txt $(PACKAGES:%=-e %)
@@ -43,6 +45,9 @@ test: gen lint-protos
 
 run: gen
 	$(BIN)/python deploy/local/start.py
+
+demo: gen
+	$(BIN)/python deploy/local/demo.py $(DEMO_ARGS)
 
 bench: gen
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -15,8 +15,8 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 @pytest.fixture(scope="module")
-def world(stack, mailbox, amqp_url):
-    subscriber = Subscriber(amqp_url, "pe.consent", "consent.#")
+def world(stack, mailbox, stack_amqp_url):
+    subscriber = Subscriber(stack_amqp_url, "pe.consent", "consent.#")
     operator = create_operator(stack, mailbox)
     organisation_id, admin = register(stack, mailbox, "Flex Uitzenden")
     assert operator.api.post(f"/organisations/{organisation_id}/authorise", json={}).status_code == 200

@@ -7,6 +7,7 @@ import time
 import pytest
 import requests
 
+from support.broker import isolated_vhost
 from support.stack import ROOT
 
 pytestmark = pytest.mark.system
@@ -28,6 +29,11 @@ def _newcomer_env(**extra):
 
 
 def test_make_run_reaches_ready_and_stops_on_ctrl_c(clone, amqp_url, port_factory):
+    with isolated_vhost(amqp_url) as own_vhost:
+        _make_run_reaches_ready_and_stops(clone, own_vhost, port_factory)
+
+
+def _make_run_reaches_ready_and_stops(clone, amqp_url, port_factory):
     ports = {name: port_factory() for name in (
         "GATEWAY_PORT", "SMTP_PORT", "IDENTITY_GRPC_PORT", "IDENTITY_METRICS_PORT", "ORGANISATION_GRPC_PORT",
         "ORGANISATION_METRICS_PORT", "CONSENT_GRPC_PORT", "CONSENT_METRICS_PORT", "REPORTING_GRPC_PORT",

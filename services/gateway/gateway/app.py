@@ -76,8 +76,13 @@ def _install_request_context(app: Flask, verifier: TokenVerifier) -> None:
 
     @app.teardown_request
     def _unbind(_error):
-        if "request_id_token" in g:
-            REQUEST_ID.reset(g.request_id_token)
+        # A streamed response tears down twice (after the view, and when the stream closes).
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            try:
+                REQUEST_ID.reset(token)
+            except ValueError:  # reset from another context: clear instead
+                REQUEST_ID.set(None)
 
 
 def _install_error_handlers(app: Flask) -> None:

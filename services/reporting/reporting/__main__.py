@@ -1,39 +1,177 @@
-"""python -m reporting: build the reporting service in bootstrap(), then serve until SIGTERM."""
+"""python -m reporting [serve | rebuild | import-progress FILE]
+
+  serve (the default)  build the service in bootstrap(), then serve gRPC, the consumers of consent
+                       and PE registry events and the gap filler until SIGTERM
+  rebuild              drop the consent read model and rebuild it from consent's event log
+                       (ListConsentEvents at CONSENT_ADDR); PE progress and the logs are kept
+  import-progress FILE store PE progress from a CSV, JSON or JSON Lines file (see --help)
+"""
 from __future__ import annotations
 
+import argparse
+import sys
+import threading
 from pathlib import Path
 
+import grpc
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
 from pe.reporting.v1 import reporting_pb2, reporting_pb2_grpc
-from reporting import config
+from reporting import config, handlers, importer
+from reporting.clients import AccountClient, ConsentLogClient, OrganisationClient
+from reporting.consumer import EventHandlers, GapFiller, ReportingMetrics, consent_queue, registry_queue
+from reporting.domain import ReportFormat
+from reporting.jsonreport import JsonRenderer
+from reporting.pdf import PdfPool, PdfRenderer
+from reporting.repository import SqlStore
 from reporting.servicer import ReportingService
-from svckit.amqp import check_broker
-from svckit.logs import configure_logging
-from svckit.process import ServiceParts, open_database, serve
+from reporting.xlsx import XlsxRenderer
+from svckit.amqp import Consumer, check_broker
+from svckit.clock import SystemClock
+from svckit.logs import configure_logging, get_logger
+from svckit.process import ServiceParts, Worker, open_database, serve
 from svckit.server import Registration
-from svckit.startup import run_main
+from svckit.startup import DependencyError, run_main
 
+log = get_logger("reporting")
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE_NAME = reporting_pb2.DESCRIPTOR.services_by_name["ReportingService"].full_name
 
 
-def bootstrap(settings: config.Settings, engine: Engine) -> ServiceParts:
+def make_deps(settings: config.Settings, engine: Engine, *, metrics=None,
+              pdf_pool: PdfPool | None = None) -> handlers.Deps:
+    timeout = settings.rpc_timeout_seconds
+    return handlers.Deps(
+        store=SqlStore(engine), clock=SystemClock(),
+        consent_log=ConsentLogClient(grpc.insecure_channel(settings.consent_addr), timeout),
+        organisations=OrganisationClient(grpc.insecure_channel(settings.organisation_addr), timeout),
+        accounts=AccountClient(grpc.insecure_channel(settings.identity_addr), timeout),
+        renderers={ReportFormat.JSON: JsonRenderer(), ReportFormat.XLSX: XlsxRenderer(),
+                   ReportFormat.PDF: PdfRenderer(pool=pdf_pool, pages_per_chunk=settings.pdf_pages_per_chunk)},
+        report_wait_seconds=settings.report_wait_seconds,
+        metrics=metrics or handlers.NoMetrics())
+
+
+def _consumer_worker(name: str, consumer: Consumer, events: EventHandlers) -> Worker:
+    """A consumer that reconnects (with backoff) when it loses the broker, until stopped."""
+    stopping = threading.Event()
+
+    def run():
+        backoff = 1.0
+        while not stopping.is_set():
+            try:
+                consumer.run()
+                backoff = 1.0
+            except Exception as error:  # the broker went away; the unacked messages come back
+                log.warning("consumer lost the broker, reconnecting", worker=name, error=str(error) or type(error).__name__,
+                            retry_in_seconds=backoff)
+                stopping.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+
+    def stop():
+        stopping.set()
+        events.stop()
+        consumer.stop()
+    return Worker(name, run, stop)
+
+
+def bootstrap(settings: config.Settings, engine: Engine, registry: CollectorRegistry | None = None) -> ServiceParts:
     """The composition root: every dependency of the service is built here and nowhere else."""
-    servicer = ReportingService()
+    metrics = ReportingMetrics(registry or CollectorRegistry())
+    pool = PdfPool(settings.pdf_workers) if settings.pdf_workers else None
+    deps = make_deps(settings, engine, metrics=metrics, pdf_pool=pool)
+    events = EventHandlers(deps, metrics)
+    consents = consent_queue(settings.consent_queue, settings.consent_exchange)
+    registry_events = registry_queue(settings.registry_queue, settings.registry_exchange)
+    gap_filler = GapFiller(deps, settings.gap_check_seconds)
+    stopped = threading.Event()
+
+    def stop_pool():
+        stopped.set()
+        if pool is not None:
+            pool.close()
+
+    workers = [
+        _consumer_worker("consent-events", Consumer(settings.amqp_url, consents, events.on_consent_message,
+                                                    events.dead_lettered(consents.name)), events),
+        _consumer_worker("registry-events", Consumer(settings.amqp_url, registry_events, events.on_registry_message,
+                                                     events.dead_lettered(registry_events.name)), events),
+        Worker("consent-gap-filler", gap_filler.run, gap_filler.stop),
+        Worker("pdf-pool", stopped.wait, stop_pool),
+    ]
+    servicer = ReportingService(deps)
     return ServiceParts(registrations=[
-        Registration(SERVICE_NAME, reporting_pb2_grpc.add_ReportingServiceServicer_to_server, servicer)])
+        Registration(SERVICE_NAME, reporting_pb2_grpc.add_ReportingServiceServicer_to_server, servicer)],
+        workers=workers)
 
 
-def main() -> None:
-    settings = config.load()
-    configure_logging("reporting", settings.log_level)
+def serve_command(settings: config.Settings) -> None:
     engine = open_database(settings.database_url, MIGRATIONS)
     check_broker(settings.amqp_url)
+    registry = CollectorRegistry()
     serve(grpc_port=settings.grpc_port, metrics_port=settings.metrics_port,
-          parts=bootstrap(settings, engine), registry=CollectorRegistry(),
+          parts=bootstrap(settings, engine, registry), registry=registry,
           drain_seconds=settings.drain_seconds)
+
+
+def rebuild_command(settings: config.Settings) -> int:
+    engine = open_database(settings.database_url, MIGRATIONS)
+    deps = make_deps(settings, engine)
+    try:
+        result = handlers.rebuild(deps)
+    except handlers.ConsentLogUnavailable as error:
+        raise DependencyError(f"cannot read consent's event log at {settings.consent_addr} ({error}); "
+                              "check CONSENT_ADDR") from None
+    print(f"rebuilt the consent read model from {result.events} events: {result.consents} consents, "
+          f"applied through log position {result.applied_through}")
+    return 0
+
+
+def import_command(settings: config.Settings, path: Path, file_format: str | None) -> int:
+    engine = open_database(settings.database_url, MIGRATIONS)
+    deps = make_deps(settings, engine)
+    try:
+        result = importer.import_file(path, deps, file_format)
+    except importer.UnreadableFile as error:
+        print(f"{path}: {error}", file=sys.stderr)
+        return 2
+    for problem in result.problems:
+        print(f"{path}:{problem.line}: {problem.reason}")
+    print(f"{path}: {result.records} records accepted: {result.stored} stored, {result.unchanged} unchanged; "
+          f"{len(result.problems)} rejected")
+    return 1 if result.problems else 0
+
+
+def parser() -> argparse.ArgumentParser:
+    main_parser = argparse.ArgumentParser(prog="python -m reporting",
+                                          description="The pe-insight reporting service.")
+    commands = main_parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("serve", help="serve gRPC and consume events (the default)")
+    commands.add_parser("rebuild", help="rebuild the consent read model from consent's event log",
+                        description="Drop the consent read model and rebuild it from consent's event log "
+                                    "(ListConsentEvents at CONSENT_ADDR), in one transaction. PE progress, the "
+                                    "access log and the report log are kept.")
+    imports = commands.add_parser(
+        "import-progress", help="store PE progress from a CSV, JSON or JSON Lines file",
+        description=importer.__doc__.split("\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Exit status: 0 every record stored or unchanged; 1 some rejected (the others stored); "
+               "2 the file could not be read (nothing stored).")
+    imports.add_argument("file", type=Path, metavar="FILE")
+    imports.add_argument("--format", choices=importer.FORMATS, help="the file's format (default: by extension)")
+    return main_parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    settings = config.load()
+    configure_logging("reporting", settings.log_level)
+    if args.command in (None, "serve"):
+        serve_command(settings)
+    elif args.command == "rebuild":
+        raise SystemExit(rebuild_command(settings))
+    else:
+        raise SystemExit(import_command(settings, args.file, args.format))
 
 
 if __name__ == "__main__":
