@@ -72,6 +72,14 @@ class Env:
             raise SettingError(f"{name} must be a URL starting with one of {allowed}, got {mask_url(raw)!r}")
         return raw
 
+    def email(self, name: str, default: str | None = None) -> str:
+        """An e-mail address, such as the sender of a service's mail."""
+        value = self._raw(name, default)
+        local, at, domain = value.partition("@")
+        if not at or not local or not domain or any(ch.isspace() or ch in "<>," for ch in value):
+            raise SettingError(f"{name} must be an e-mail address, got {value!r}")
+        return value
+
     def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
         raw = self._raw(name, default)
         if raw not in choices:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from svckit.config import Env, SettingError, amqp_url, database_url
+from svckit.config import Env, amqp_url, database_url
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         identity_addr=env.address("IDENTITY_ADDR", "127.0.0.1:50051"),
         # Where professionals manage their consents; receipts link to {PUBLIC_URL}/consents.
         public_url=env.url("PUBLIC_URL", "http://127.0.0.1:8080", ("http", "https")),
-        mail_from=_mail_address(env, "MAIL_FROM", "noreply@pe-insight.local"),
+        mail_from=env.email("MAIL_FROM", "noreply@pe-insight.local"),
         reminder_days=env.int("REMINDER_DAYS", 14, minimum=1, maximum=365),
         expiry_interval_seconds=env.float("EXPIRY_INTERVAL_SECONDS", 60.0, minimum=0.1),
         # Moves this process's clock, for demos and system tests in which a day must pass.
@@ -50,10 +50,3 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         rpc_timeout_seconds=env.float("RPC_TIMEOUT_SECONDS", 3.0, minimum=0.1),
     )
 
-
-def _mail_address(env: Env, name: str, default: str) -> str:
-    value = env.str(name, default)
-    local, at, domain = value.rpartition("@")
-    if not at or not local or "." not in domain or " " in value:
-        raise SettingError(f"{name} must be an e-mail address, got {value!r}")
-    return value

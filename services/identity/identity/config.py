@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from identity.domain import LoginLimits
-from svckit.config import Env, SettingError, database_url
+from svckit.config import Env, database_url
 
 _MAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
 
@@ -41,7 +41,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         drain_seconds=env.float("DRAIN_SECONDS", 10.0),
         public_url=env.url("PUBLIC_URL", "http://127.0.0.1:8080", ("http", "https")).rstrip("/"),
-        mail_from=_mail_address(env, "MAIL_FROM", "noreply@pe-insight.local"),
+        mail_from=env.email("MAIL_FROM", "noreply@pe-insight.local"),
         link_ttl=timedelta(hours=env.int("LINK_TTL_HOURS", 72, minimum=1, maximum=24 * 30)),
         # Access tokens cannot be revoked before they expire, so their life is kept short.
         access_token_ttl=timedelta(minutes=env.int("ACCESS_TOKEN_MINUTES", 10, minimum=1, maximum=15)),
@@ -59,9 +59,3 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         ),
     )
 
-
-def _mail_address(env: Env, name: str, default: str) -> str:
-    raw = env.str(name, default)
-    if not _MAIL_ADDRESS.match(raw):
-        raise SettingError(f"{name} must be an e-mail address, got {raw!r}")
-    return raw

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from svckit.config import Env, SettingError, amqp_url, database_url
+from svckit.config import Env, amqp_url, database_url
 
 
 @dataclass(frozen=True)
@@ -36,14 +36,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         drain_seconds=env.float("DRAIN_SECONDS", 10.0),
         identity_addr=env.address("IDENTITY_ADDR", "127.0.0.1:50051"),
         identity_timeout_seconds=env.float("IDENTITY_TIMEOUT_SECONDS", 5.0, minimum=0.1),
-        mail_from=_mail_address(env, "MAIL_FROM", "noreply@pe-insight.local"),
+        mail_from=env.email("MAIL_FROM", "noreply@pe-insight.local"),
         public_url=env.url("PUBLIC_URL", "http://127.0.0.1:8080", ("http", "https")),
     )
 
-
-def _mail_address(env: Env, name: str, default: str) -> str:
-    value = env.str(name, default)
-    local, at, domain = value.partition("@")
-    if not at or not local or not domain or any(ch.isspace() or ch in "<>," for ch in value):
-        raise SettingError(f"{name} must be an e-mail address, got {value!r}")
-    return value
