@@ -233,6 +233,16 @@ def pin_to_cpu(cpu: int | None = None) -> int | None:
     return chosen
 
 
+def usable_cpus() -> list[int] | None:
+    """The CPUs this process could use before the harness pinned it (None where unknown)."""
+    return list(_USABLE_CPUS) if _USABLE_CPUS is not None else None
+
+
+def pinned_cpu() -> int | None:
+    """The CPU the harness pinned the run to, or None (not pinned: --no-pin, or cannot pin)."""
+    return _pinned_cpu
+
+
 def machine() -> dict:
     try:
         load = [round(x, 2) for x in os.getloadavg()]

@@ -1,4 +1,4 @@
-"""Smoke test of the benchmark harness: `python -m bench grpc_health --quick` runs and writes its figures.
+"""Smoke tests of the benchmarks: `python -m bench NAME --quick` runs and writes its figures.
 
 It asserts that figures exist, never what they are: timings belong to the benchmark's report.
 """
@@ -30,3 +30,42 @@ def test_grpc_health_quick_runs_and_writes_its_figures():
     assert result["ratios"]["p50_us"] == result["ratio"]["value"]
     assert {"cpu_count", "python", "platform"} <= result["machine"].keys()
     assert result["when"].endswith("Z")
+
+
+def _run_quick(name: str) -> dict:
+    result = REPO_ROOT / "var" / "bench" / f"{name}.json"
+    result.unlink(missing_ok=True)
+    done = subprocess.run([sys.executable, "-m", "bench", name, "--quick"], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+    return json.loads(result.read_text())
+
+
+def test_consent_access_quick_runs_and_writes_its_figures():
+    result = _run_quick("consent_access")
+
+    assert result["name"] == "consent_access"
+    assert result["quick"] is True
+    for side in ("consent", "echo"):
+        assert result["sides"][side]["p50_us"] > 0, side
+        assert result["sides"][side]["calls_per_s"] > 0, side
+    assert result["ratio"]["figure"] == "p50_us"
+    assert result["ratios"]["p50_us"] == result["ratio"]["value"]
+    assert result["target"]["figure"] == "p50_us" and result["met"] in (True, False)
+    assert "sqlite" in result["details"]["scaling"]
+    for kind, by_size in result["details"]["scaling"].items():
+        assert set(by_size) == {str(size) for size in result["parameters"]["sizes"]}, kind
+
+
+def test_consent_events_quick_runs_and_writes_its_figures(amqp_url):
+    result = _run_quick("consent_events")
+
+    assert result["name"] == "consent_events"
+    assert result["quick"] is True
+    for side in ("outbox", "pika"):
+        assert result["sides"][side]["p50_ms"] > 0, side
+        assert result["sides"][side]["sent_per_s"] > 0, side
+    assert result["ratio"]["figure"] == "p50_ms"
+    assert result["ratios"]["p50_ms"] == result["ratio"]["value"]
+    assert result["target"] is None
+    assert all(lost == 0 for lost in result["details"]["lost"].values()), result["details"]["lost"]

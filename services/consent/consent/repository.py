@@ -15,7 +15,7 @@ from datetime import date, datetime
 from types import SimpleNamespace
 
 from sqlalchemy import (BigInteger, Column, Date, Index, Integer, MetaData, String, Table, Text, and_,
-                        bindparam, func, insert, or_, select, text, true, update)
+                        bindparam, func, insert, literal_column, or_, select, text, true, update)
 from sqlalchemy.engine import Connection, Engine
 
 from svckit.event_outbox import Position, add_event, event_outbox_table
@@ -172,10 +172,14 @@ _CONSENT_COLUMNS = [c for c in consents.c if c.name not in (
     "recipient_email", "recipient_name", "language", "contact_name", "organisation_name", "reminder_sent_at")]
 
 # The access check: compiled once per dialect by AccessQuery, one index seek, one round trip.
+# The state is written into the statement, not bound, so that the database sees that the partial
+# index ux_consents_one_active (state = 'active') applies. With it bound, SQLite prepared the
+# statement again on every execution (four times the cost of the lookup), and PostgreSQL's generic
+# plan for the prepared statement used ix_consents_contact and filtered on the professional.
 _ACCESS_QUERY = (select(*_CONSENT_COLUMNS)
                  .where(consents.c.contact_id == bindparam("contact_id"),
                         consents.c.professional_id == bindparam("professional_id"),
-                        consents.c.state == State.ACTIVE.value,
+                        consents.c.state == literal_column(f"'{State.ACTIVE.value}'"),
                         or_(consents.c.valid_until.is_(None),
                             consents.c.valid_until > bindparam("now", type_=UtcDateTime())))
                  .limit(1))
