@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from cloudevents.core.bindings import rabbitmq as ce_rabbitmq
 from cloudevents.core.v1.event import CloudEvent
 from prometheus_client import CollectorRegistry, Counter
-from sqlalchemy import (BigInteger, Column, Integer, MetaData, String, Table, Text, insert,
+from sqlalchemy import (BigInteger, Column, Integer, MetaData, String, Table, Text, insert, select,
                         update)
 from sqlalchemy.engine import Connection, Engine
 
@@ -125,31 +125,44 @@ class EventRelay:
                 self._wake.clear()
 
     def publish_due(self) -> int:
-        """One pass: publish what is waiting, in log order; answer how many were published."""
-        now = self._clock.now()
-        with self._engine.begin() as connection:
-            rows = claim_due(connection, self._table, now=now, lease=self._lease, limit=self._batch,
-                             due=self._table.c.published_at.is_(None), order_by=self._table.c.position)
-        done = 0
+        """One pass: publish what is waiting, in log order; answer how many were published.
+
+        The rows published in a pass are marked in one transaction at its end (with the release
+        of any left over), so the relay takes the write lock twice a pass, not once a row.
+        """
+        rows = self._due_rows()
+        published: list = []
         try:
             for row in rows:
                 self._publisher.publish(self._exchange, to_message(row))
-                self._mark_published(row.position)
-                done += 1
-                if self._metrics:
-                    self._metrics.published.labels(row.type).inc()
+                published.append(row)
         finally:
-            self._release([row.position for row in rows[done:]])
-        return done
+            self._settle([row.position for row in published], [row.position for row in rows[len(published):]])
+        if self._metrics:
+            for row in published:
+                self._metrics.published.labels(row.type).inc()
+        return len(published)
 
-    def _mark_published(self, position: int) -> None:
+    def _due_rows(self) -> list:
+        due, order = self._table.c.published_at.is_(None), self._table.c.position
+        if self._engine.dialect.name == "sqlite":
+            # An SQLite file serves one process, so no other relay competes for these rows:
+            # reading them takes no write lock, which the service's own writers need.
+            with self._engine.connect() as connection:
+                return connection.execute(select(self._table).where(due).order_by(order).limit(self._batch)).all()
         with self._engine.begin() as connection:
-            connection.execute(update(self._table).where(self._table.c.position == position)
-                               .values(published_at=self._clock.now(), claimed_until=None,
-                                       attempts=self._table.c.attempts + 1))
+            return claim_due(connection, self._table, now=self._clock.now(), lease=self._lease, limit=self._batch,
+                             due=due, order_by=order)
 
-    def _release(self, positions: list[int]) -> None:
-        if positions:
-            with self._engine.begin() as connection:
-                connection.execute(update(self._table).where(self._table.c.position.in_(positions))
+    def _settle(self, published: list[int], unpublished: list[int]) -> None:
+        """Mark what the broker confirmed as published, and free the rest for the next pass."""
+        if not published and not unpublished:
+            return
+        with self._engine.begin() as connection:
+            if published:
+                connection.execute(update(self._table).where(self._table.c.position.in_(published))
+                                   .values(published_at=self._clock.now(), claimed_until=None,
+                                           attempts=self._table.c.attempts + 1))
+            if unpublished:
+                connection.execute(update(self._table).where(self._table.c.position.in_(unpublished))
                                    .values(claimed_until=None))

@@ -85,10 +85,9 @@ def test_relay_killed_between_publish_and_marking_publishes_again(outbox, broker
         add_event(connection, table, _event(1, clock))
     dying = EventRelay(engine, table, publisher, exchange, clock)
 
-    def crash(_position):
+    def crash(_published, _unpublished):  # dies after the broker's confirm, before marking or releasing
         raise SystemExit("killed")
-    monkeypatch.setattr(dying, "_mark_published", crash)
-    monkeypatch.setattr(dying, "_release", lambda positions: None)  # a killed process releases nothing
+    monkeypatch.setattr(dying, "_settle", crash)
     with pytest.raises(SystemExit):
         dying.publish_due()
 

@@ -147,10 +147,9 @@ def test_a_relay_killed_between_publish_and_marking_publishes_again(deps, direct
                             deps)
     dying = EventRelay(engine, event_outbox, queue.publisher, events.EXCHANGE, clock)
 
-    def killed(_position):
+    def killed(_published, _unpublished):  # dies after the broker's confirm, before marking or releasing
         raise SystemExit("killed")
-    monkeypatch.setattr(dying, "_mark_published", killed)
-    monkeypatch.setattr(dying, "_release", lambda positions: None)  # a killed process releases nothing
+    monkeypatch.setattr(dying, "_settle", killed)
     with pytest.raises(SystemExit):
         dying.publish_due()
 
