@@ -16,8 +16,7 @@ from datetime import datetime, timedelta
 from cloudevents.core.bindings import rabbitmq as ce_rabbitmq
 from cloudevents.core.v1.event import CloudEvent
 from prometheus_client import CollectorRegistry, Counter
-from sqlalchemy import (BigInteger, Column, Integer, MetaData, String, Table, Text, insert, select,
-                        update)
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text, insert, update
 from sqlalchemy.engine import Connection, Engine
 
 from svckit.amqp import ConfirmingPublisher, Message, PublishError
@@ -144,15 +143,9 @@ class EventRelay:
         return len(published)
 
     def _due_rows(self) -> list:
-        due, order = self._table.c.published_at.is_(None), self._table.c.position
-        if self._engine.dialect.name == "sqlite":
-            # An SQLite file serves one process, so no other relay competes for these rows:
-            # reading them takes no write lock, which the service's own writers need.
-            with self._engine.connect() as connection:
-                return connection.execute(select(self._table).where(due).order_by(order).limit(self._batch)).all()
         with self._engine.begin() as connection:
             return claim_due(connection, self._table, now=self._clock.now(), lease=self._lease, limit=self._batch,
-                             due=due, order_by=order)
+                             due=self._table.c.published_at.is_(None), order_by=self._table.c.position)
 
     def _settle(self, published: list[int], unpublished: list[int]) -> None:
         """Mark what the broker confirmed as published, and free the rest for the next pass."""
