@@ -132,14 +132,18 @@ class EventRelay:
         rows = self._due_rows()
         published: list = []
         try:
-            for row in rows:
-                self._publisher.publish(self._exchange, to_message(row))
-                published.append(row)
+            outcomes = self._publisher.publish_batch(self._exchange, [to_message(row) for row in rows])
+            published = [row for row, problem in zip(rows, outcomes) if problem is None]
+            for problem in {problem for problem in outcomes if problem}:
+                log.warning("event not confirmed, will retry", problem=problem)
         finally:
-            self._settle([row.position for row in published], [row.position for row in rows[len(published):]])
+            done = {row.position for row in published}
+            self._settle(sorted(done), [row.position for row in rows if row.position not in done])
         if self._metrics:
             for row in published:
                 self._metrics.published.labels(row.type).inc()
+        if len(published) < len(rows):
+            raise PublishError(f"{len(rows) - len(published)} of {len(rows)} events were not confirmed")
         return len(published)
 
     def _due_rows(self) -> list:
