@@ -67,6 +67,7 @@ def logins(quick: bool) -> Comparison:
     cpus = os.cpu_count() or 2
     os.sched_setaffinity(0, set(range(cpus)))  # the stack and both sides may use every core
     workers = cpus
+    clients = 4 * cpus  # enough logins in flight to keep every core hashing despite the network hops
     try:
         with tempfile.TemporaryDirectory() as folder:
             databases = DatabaseFactory(None, Path(folder))
@@ -74,7 +75,7 @@ def logins(quick: bool) -> Comparison:
             stack.start()
             try:
                 operator = create_operator(stack, Mailbox(stack.folder / "mail"))
-                gateway_rate = _gateway_rate(stack, operator.username, sizes["logins"], workers)
+                gateway_rate = _gateway_rate(stack, operator.username, sizes["logins"], clients)
                 raw_rate = _raw_rate(sizes["verifies"], workers)
             finally:
                 stack.stop()
@@ -84,10 +85,10 @@ def logins(quick: bool) -> Comparison:
         subject=Side("gateway", {"logins_per_s": gateway_rate}),
         anchor=Side("raw argon2id", {"logins_per_s": raw_rate}),
         headline="logins_per_s",
-        parameters={**sizes, "concurrent_clients": workers, "argon2": "m=19 MiB, t=2, p=1",
+        parameters={**sizes, "concurrent_clients": clients, "raw_threads": workers, "argon2": "m=19 MiB, t=2, p=1",
                     "stack": "all processes real, SQLite, gunicorn 2 workers x 8 threads"},
         notes=["A login is HTTP to the gateway, gRPC to identity, an Argon2id verify, a refresh token and "
                "an audit row written, and an EdDSA-signed access token.",
-               "The anchor is verify alone in this process with the same number of threads."],
+               "The anchor is verify alone in this process, one thread per core: the most the machine can do."],
         target=Target("logins_per_s", ">=", 0.7, "at least 0.7 of the raw Argon2id verify rate"),
     )
