@@ -121,54 +121,34 @@ class OrganisationResource(MethodView):
         return convert.organisation(reply.organisation)
 
 
-def _transition(method: str, request_type, organisation_id, reason: str):
-    require_kind(OPERATOR)
-    reply = call(method, request_type(organisation_id=str(organisation_id), actor_account_id=principal().account_id,
-                                      reason=reason))
-    return convert.organisation(reply.organisation)
-
-
 class OptionalReason(ma.Schema):
     reason = ma.fields.String(load_default="", validate=validate.Length(max=1000))
 
 
-@blueprint.route("/<uuid:organisation_id>/authorise")
-class Authorise(MethodView):
+def _operator_decision(action: str, method: str, request_type, form_schema, refused_when: str, summary: str):
+    """POST /organisations/{id}/<action>: one of the operator's decisions, recorded with who and why."""
     @authenticated
-    @blueprint.doc(security=BEARER)
-    @blueprint.arguments(OptionalReason)
+    @blueprint.doc(security=BEARER, summary=summary)
+    @blueprint.arguments(form_schema)
     @blueprint.response(200, OrganisationSchema)
-    @blueprint.alt_response(409, description="Not pending or suspended")
-    def post(self, form, organisation_id):
-        """Operator: authorise a pending organisation, or re-authorise a suspended one."""
-        return _transition("AuthoriseOrganisation", organisation_pb2.AuthoriseOrganisationRequest,
-                           organisation_id, form["reason"])
+    @blueprint.alt_response(409, description=refused_when)
+    def post(_view, form, organisation_id):
+        require_kind(OPERATOR)
+        reply = call(method, request_type(organisation_id=str(organisation_id),
+                                          actor_account_id=principal().account_id, reason=form["reason"]))
+        return convert.organisation(reply.organisation)
+
+    view = type(f"{action.title()}Organisation", (MethodView,), {"post": post})
+    blueprint.route(f"/<uuid:organisation_id>/{action}")(view)
 
 
-@blueprint.route("/<uuid:organisation_id>/reject")
-class Reject(MethodView):
-    @authenticated
-    @blueprint.doc(security=BEARER)
-    @blueprint.arguments(ReasonSchema)
-    @blueprint.response(200, OrganisationSchema)
-    @blueprint.alt_response(409, description="Not pending")
-    def post(self, form, organisation_id):
-        """Operator: reject a pending organisation, with a reason."""
-        return _transition("RejectOrganisation", organisation_pb2.RejectOrganisationRequest,
-                           organisation_id, form["reason"])
-
-
-@blueprint.route("/<uuid:organisation_id>/suspend")
-class Suspend(MethodView):
-    @authenticated
-    @blueprint.doc(security=BEARER)
-    @blueprint.arguments(ReasonSchema)
-    @blueprint.response(200, OrganisationSchema)
-    @blueprint.alt_response(409, description="Not authorised")
-    def post(self, form, organisation_id):
-        """Operator: suspend an authorised organisation, with a reason; its consents end."""
-        return _transition("SuspendOrganisation", organisation_pb2.SuspendOrganisationRequest,
-                           organisation_id, form["reason"])
+_operator_decision("authorise", "AuthoriseOrganisation", organisation_pb2.AuthoriseOrganisationRequest,
+                   OptionalReason, "Not pending or suspended",
+                   "Operator: authorise a pending organisation, or re-authorise a suspended one")
+_operator_decision("reject", "RejectOrganisation", organisation_pb2.RejectOrganisationRequest, ReasonSchema,
+                   "Not pending", "Operator: reject a pending organisation, with a reason")
+_operator_decision("suspend", "SuspendOrganisation", organisation_pb2.SuspendOrganisationRequest, ReasonSchema,
+                   "Not authorised", "Operator: suspend an authorised organisation, with a reason; its consents end")
 
 
 @blueprint.route("/<uuid:organisation_id>/transitions")
