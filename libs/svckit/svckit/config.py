@@ -105,6 +105,17 @@ def database_url(env: Env, service: str, var_dir: str) -> str:
     return url
 
 
+def process_settings(env: Env, service: str, *, grpc_port: int, metrics_port: int) -> dict:
+    """The settings every service process reads, by the field names the services' Settings use."""
+    return dict(
+        grpc_port=env.port("GRPC_PORT", grpc_port),
+        metrics_port=env.port("METRICS_PORT", metrics_port),
+        database_url=database_url(env, service, env.str("VAR_DIR", "var")),
+        log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        drain_seconds=env.float("DRAIN_SECONDS", 10.0),
+    )
+
+
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from svckit.config import Env, amqp_url, database_url
+from svckit.config import Env, amqp_url, process_settings
 
 
 @dataclass(frozen=True)
@@ -30,14 +30,10 @@ class Settings:
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     env = Env(environ)
     return Settings(
-        grpc_port=env.port("GRPC_PORT", 50053),
-        metrics_port=env.port("METRICS_PORT", 9103),
-        database_url=database_url(env, "consent", env.str("VAR_DIR", "var")),
+        **process_settings(env, "consent", grpc_port=50053, metrics_port=9103),
         amqp_url=amqp_url(env),
         smtp_host=env.str("SMTP_HOST", "127.0.0.1"),
         smtp_port=env.port("SMTP_PORT", 1025),
-        log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
-        drain_seconds=env.float("DRAIN_SECONDS", 10.0),
         organisation_addr=env.address("ORGANISATION_ADDR", "127.0.0.1:50052"),
         identity_addr=env.address("IDENTITY_ADDR", "127.0.0.1:50051"),
         # Where professionals manage their consents; receipts link to {PUBLIC_URL}/consents.

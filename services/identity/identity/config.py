@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from identity.domain import LoginLimits
-from svckit.config import Env, database_url
+from svckit.config import Env, process_settings
 
 _MAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
 
@@ -33,13 +33,9 @@ class Settings:
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     env = Env(environ)
     return Settings(
-        grpc_port=env.port("GRPC_PORT", 50051),
-        metrics_port=env.port("METRICS_PORT", 9101),
-        database_url=database_url(env, "identity", env.str("VAR_DIR", "var")),
+        **process_settings(env, "identity", grpc_port=50051, metrics_port=9101),
         smtp_host=env.str("SMTP_HOST", "127.0.0.1"),
         smtp_port=env.port("SMTP_PORT", 1025),
-        log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
-        drain_seconds=env.float("DRAIN_SECONDS", 10.0),
         public_url=env.url("PUBLIC_URL", "http://127.0.0.1:8080", ("http", "https")).rstrip("/"),
         mail_from=env.email("MAIL_FROM", "noreply@pe-insight.local"),
         link_ttl=timedelta(hours=env.int("LINK_TTL_HOURS", 72, minimum=1, maximum=24 * 30)),

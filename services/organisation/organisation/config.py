@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from svckit.config import Env, amqp_url, database_url
+from svckit.config import Env, amqp_url, process_settings
 
 
 @dataclass(frozen=True)
@@ -26,14 +26,10 @@ class Settings:
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     env = Env(environ)
     return Settings(
-        grpc_port=env.port("GRPC_PORT", 50052),
-        metrics_port=env.port("METRICS_PORT", 9102),
-        database_url=database_url(env, "organisation", env.str("VAR_DIR", "var")),
+        **process_settings(env, "organisation", grpc_port=50052, metrics_port=9102),
         amqp_url=amqp_url(env),
         smtp_host=env.str("SMTP_HOST", "127.0.0.1"),
         smtp_port=env.port("SMTP_PORT", 1025),
-        log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
-        drain_seconds=env.float("DRAIN_SECONDS", 10.0),
         identity_addr=env.address("IDENTITY_ADDR", "127.0.0.1:50051"),
         identity_timeout_seconds=env.float("IDENTITY_TIMEOUT_SECONDS", 5.0, minimum=0.1),
         mail_from=env.email("MAIL_FROM", "noreply@pe-insight.local"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from svckit.config import Env, amqp_url, database_url
+from svckit.config import Env, amqp_url, process_settings
 
 
 @dataclass(frozen=True)
@@ -35,12 +35,8 @@ class Settings:
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     env = Env(environ)
     return Settings(
-        grpc_port=env.port("GRPC_PORT", 50054),
-        metrics_port=env.port("METRICS_PORT", 9104),
-        database_url=database_url(env, "reporting", env.str("VAR_DIR", "var")),
+        **process_settings(env, "reporting", grpc_port=50054, metrics_port=9104),
         amqp_url=amqp_url(env),
-        log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
-        drain_seconds=env.float("DRAIN_SECONDS", 10.0),
         consent_addr=env.address("CONSENT_ADDR", "127.0.0.1:50053"),
         organisation_addr=env.address("ORGANISATION_ADDR", "127.0.0.1:50052"),
         identity_addr=env.address("IDENTITY_ADDR", "127.0.0.1:50051"),
