@@ -40,6 +40,7 @@ class Stack:
     ports: dict[str, int]
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, Process] = field(default_factory=dict)
+    overrides: dict[str, dict[str, str]] = field(default_factory=dict)  # settings of one service only
 
     @property
     def gateway_url(self) -> str:
@@ -72,6 +73,7 @@ class Stack:
             env.update(GRPC_PORT=str(self.ports[service + "_grpc"]),
                        METRICS_PORT=str(self.ports[service + "_metrics"]),
                        DATABASE_URL=self.database_urls[service])
+        env.update(self.overrides.get(service, {}))
         return env
 
     def start_process(self, name: str, args: list[str], env: dict[str, str]) -> Process:
@@ -98,7 +100,7 @@ class Stack:
     def restart(self, service: str, timeout: float = 60.0, **env) -> None:
         """Stop one service and start it again with extra settings, then wait for readiness."""
         self.stop_process(service)
-        self.extra_env.update(env)
+        self.overrides.setdefault(service, {}).update(env)
         self.start_process(service, ["-m", service], self.service_env(service))
         self.wait_ready(timeout)
 

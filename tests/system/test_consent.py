@@ -146,3 +146,41 @@ def test_every_consent_and_dossier_route_refuses_the_roles_that_may_not(world):
         assert anonymous.request(method, path).status_code == 401
     # a professional cannot read another professional's dossier through the contacts' route
     assert professional.api.get(f"/dossiers/{professional.account_id}").status_code == 403
+
+
+def _wait_for_state(professional, consent_id, state, timeout=30.0):
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        consents = professional.api.get("/consents", params={"include_ended": "true", "page_size": 200}).json()
+        found = next((c for c in consents["consents"] if c["consent_id"] == consent_id), None)
+        if found and found["state"] == state:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"consent {consent_id} did not become {state}")
+
+
+def test_removing_a_contact_and_suspending_the_organisation_end_consents(stack, mailbox):
+    operator = create_operator(stack, mailbox)
+    organisation_id, admin = register(stack, mailbox, "Tijdelijk Werk BV")
+    assert operator.api.post(f"/organisations/{organisation_id}/authorise", json={}).status_code == 200
+    leaving = add_contact(stack, mailbox, admin, organisation_id, "contact")
+    staying = add_contact(stack, mailbox, admin, organisation_id, "contact")
+    professional = create_professional(stack, mailbox, operator, name="Ruben Removed")
+    granted = professional.api.post("/consents", json={
+        "organisation_id": organisation_id, "contact_ids": [leaving.contact_id, staying.contact_id],
+        "end_date": in_days(60)}).json()["consents"]
+    by_contact = {c["contact_id"]: c["consent_id"] for c in granted}
+
+    assert admin.api.delete(f"/organisations/{organisation_id}/contacts/{leaving.contact_id}").status_code == 204
+    ended = _wait_for_state(professional, by_contact[leaving.contact_id], "ended")
+    assert ended["end_reason"] == "contact_removed"
+    assert staying.api.get(f"/dossiers/{professional.account_id}").status_code == 200
+
+    assert operator.api.post(f"/organisations/{organisation_id}/suspend",
+                             json={"reason": "Onderzoek naar misbruik"}).status_code == 200
+    suspended = _wait_for_state(professional, by_contact[staying.contact_id], "ended")
+    assert suspended["end_reason"] == "organisation_suspended"
+    assert staying.api.get(f"/dossiers/{professional.account_id}").status_code == 404
+    history = professional.api.get("/consents/history").json()["changes"]
+    assert [c["kind"] for c in history if c["consent_id"] == by_contact[staying.contact_id]] == ["granted", "ended"]
