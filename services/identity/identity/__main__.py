@@ -52,7 +52,8 @@ def build(settings: config.Settings, engine: Engine, *, clock: Clock | None = No
     clock = clock or clock_from_setting(settings.clock_offset_seconds)
     keys = SigningKeyStore(engine, clock)
     keys.ensure_key()
-    deps = Deps(uow=partial(UnitOfWork, engine), clock=clock, hasher=hasher or Argon2Hasher(),
+    hasher = hasher or Argon2Hasher(max_concurrent=settings.argon2_max_concurrent or None)
+    deps = Deps(uow=partial(UnitOfWork, engine), clock=clock, hasher=hasher,
                 policy=default_policy(), access_tokens=AccessTokenIssuer(keys, settings.access_token_ttl),
                 mails=MailComposer(settings.public_url), link_ttl=settings.link_ttl,
                 refresh_ttl=settings.refresh_token_ttl, limits=settings.login_limits)

@@ -28,6 +28,7 @@ class Settings:
     refresh_token_ttl: timedelta = timedelta(hours=12)
     login_limits: LoginLimits = field(default_factory=LoginLimits)
     clock_offset_seconds: float = 0.0
+    argon2_max_concurrent: int = 0  # 0: one per usable CPU
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -43,6 +44,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         access_token_ttl=timedelta(minutes=env.int("ACCESS_TOKEN_MINUTES", 10, minimum=1, maximum=15)),
         refresh_token_ttl=timedelta(hours=env.int("REFRESH_TOKEN_HOURS", 12, minimum=1, maximum=24 * 30)),
         clock_offset_seconds=env.float("CLOCK_OFFSET_SECONDS", 0.0),
+        # How many password hashes run at once; more wait their turn (see passwords.Argon2Hasher).
+        argon2_max_concurrent=env.int("ARGON2_MAX_CONCURRENT", 0, minimum=0, maximum=1024),
         login_limits=LoginLimits(
             account_max_failures=env.int("LOGIN_MAX_FAILURES", 5, minimum=1, maximum=1000),
             account_window=timedelta(minutes=env.int("LOGIN_FAILURE_WINDOW_MINUTES", 15, minimum=1,

@@ -1,4 +1,8 @@
 """The password policy (OWASP ASVS) says exactly which rule failed; Argon2id has OWASP's parameters."""
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from identity.domain import InvalidInput, PasswordPolicy
@@ -70,3 +74,36 @@ def test_verify_and_rehash(fast_hasher):
     assert not fast_hasher.verify("not a hash", "anything at all")
     assert not fast_hasher.needs_rehash(hashed)
     assert Argon2Hasher().needs_rehash(hashed)
+
+
+class _CountingArgon2:
+    """Stands in for argon2's PasswordHasher: holds each call a moment and notes the most at once."""
+
+    def __init__(self):
+        self._lock, self.running, self.most = threading.Lock(), 0, 0
+
+    def _hold(self):
+        with self._lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(0.02)
+        with self._lock:
+            self.running -= 1
+
+    def hash(self, password):
+        self._hold()
+        return "hashed"
+
+    def verify(self, password_hash, password):
+        self._hold()
+        return True
+
+
+def test_no_more_hashes_run_at_once_than_allowed(monkeypatch):
+    hasher = Argon2Hasher(memory_kib=8, time_cost=1, max_concurrent=2)
+    counting = _CountingArgon2()
+    monkeypatch.setattr(hasher, "_hasher", counting)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda i: hasher.verify("stored", "pw") if i % 2 else hasher.hash("pw"), range(16)))
+    assert results == ["hashed", True] * 8
+    assert counting.most == 2
