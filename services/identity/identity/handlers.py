@@ -220,8 +220,12 @@ def update_account(command: UpdateAccount, deps: Deps) -> Account:
     if faults:
         raise InvalidInput(faults)
     account = get_account(command.account_id, deps)
+    now = deps.now()
     with deps.uow() as uow:
-        uow.repo.update_account(account.account_id, deps.now(), **changes)
+        uow.repo.update_account(account.account_id, now, **changes)
+        if "email" in changes and changes["email"].lower() != account.email.lower():
+            # A link mailed to the old address must not set the password any more.
+            uow.repo.void_links(account.account_id, now)
         account = uow.repo.account(account.account_id)
         uow.commit()
     return account

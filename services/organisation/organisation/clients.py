@@ -65,6 +65,12 @@ class IdentityAccounts:
         self._call("IssuePasswordSetupLink", identity_pb2.IssuePasswordSetupLinkRequest(
             account_id=account_id, purpose=_PURPOSES[purpose], mail_context=dict(mail_context)))
 
+    def update_profile(self, account_id: str, *, email: str, display_name: str) -> bool:
+        response = self._call("UpdateAccount", identity_pb2.UpdateAccountRequest(
+            account_id=account_id, email=email, display_name=display_name, update_mask=["email", "display_name"]),
+            absent_is_done=True)
+        return response is not None and response.account.status == identity_pb2.ACCOUNT_STATUS_AWAITING_PASSWORD
+
     def disable_account(self, account_id: str, *, actor_account_id: str, reason: str) -> None:
         self._call("DisableAccount", identity_pb2.DisableAccountRequest(
             account_id=account_id, actor_account_id=actor_account_id, reason=reason), absent_is_done=True)

@@ -88,6 +88,9 @@ class AccountDirectory(Protocol):
     def issue_setup_link(self, account_id: str, purpose: LinkPurpose, mail_context: Mapping[str, str]) -> None:
         ...
 
+    def update_profile(self, account_id: str, *, email: str, display_name: str) -> bool:
+        """Give the account this e-mail address and name; answer whether it still awaits its password."""
+
     def disable_account(self, account_id: str, *, actor_account_id: str, reason: str) -> None:
         ...
 
@@ -431,7 +434,12 @@ def update_contact(command: UpdateContact, deps: Deps) -> Contact:
             ensure_second_contact_free(uow.contacts.count_active(
                 contact.organisation_id, ContactRole.SECOND_CONTACT, excluding=contact.contact_id))
         uow.contacts.save(changed)
-        return changed
+        kind = None
+        if (changed.email, changed.name) != (contact.email, contact.name):
+            kind = uow.contacts.request_profile_sync(changed.contact_id, email_changed=changed.email != contact.email)
+    if kind:
+        _follow_up_now(deps, changed.contact_id, kind, claimed=False)
+    return changed
 
 
 def remove_contact(command: RemoveContact, deps: Deps) -> None:
@@ -494,6 +502,9 @@ def follow_up(deps: Deps, contact_id: str, kind: str, *, claimed: bool, backoff:
 
     Unless `claimed`, first take the follow-up (it may be taken, or done, already). On failure
     it is left for the next attempt: after `backoff`, or at once (None) for a caller's retry.
+    The kinds: 'link' (the password-setup mail), 'profile' (a changed name), 'email' (a changed
+    address, or a change before the link went out: a new link too while the password is not
+    set, as the old one went elsewhere), 'disable' (the contact was removed).
     """
     with deps.uow() as uow:
         if not claimed and not uow.contacts.claim_follow_up(contact_id, kind, now=deps.clock.now(),
@@ -503,12 +514,7 @@ def follow_up(deps: Deps, contact_id: str, kind: str, *, claimed: bool, backoff:
     if context is None or context.follow_up != kind:
         return False  # removed meanwhile: a link is no longer wanted, a disable is what is due
     try:
-        if kind == "link":
-            purpose, mail_context = _link_request(context)
-            deps.accounts.issue_setup_link(context.account_id, purpose, mail_context)
-        else:
-            deps.accounts.disable_account(context.account_id, actor_account_id=context.removed_by or "",
-                                          reason="removed as contact of " + context.organisation_name)
+        _tell_identity(deps, context, kind)
     except AccountDirectoryError as error:
         log.warning("identity follow-up failed, will retry", contact_id=contact_id, follow_up=kind,
                     error=str(error))
@@ -517,9 +523,28 @@ def follow_up(deps: Deps, contact_id: str, kind: str, *, claimed: bool, backoff:
             uow.contacts.retry_follow_up(contact_id, kind, at=at)
         return False
     with deps.uow() as uow:
-        uow.contacts.finish_follow_up(contact_id, kind, now=deps.clock.now())
-    log.info("identity follow-up done", contact_id=contact_id, follow_up=kind)
-    return True
+        # Changed again meanwhile: identity heard the older data, so the follow-up stays due.
+        done = uow.contacts.finish_follow_up(contact_id, kind, now=deps.clock.now(), seen=context.updated_at)
+    log.info("identity follow-up done" if done else "contact changed meanwhile; follow-up stays due",
+             contact_id=contact_id, follow_up=kind)
+    return done
+
+
+def _tell_identity(deps: Deps, context, kind: str) -> None:
+    if kind == "disable":
+        deps.accounts.disable_account(context.account_id, actor_account_id=context.removed_by or "",
+                                      reason="removed as contact of " + context.organisation_name)
+        return
+    link_due = kind == "link"
+    if kind in ("profile", "email"):
+        # The name and address are the organisation's to change; identity's copy follows, before
+        # any link, so that the link goes to the address the organisation has now.
+        awaiting = deps.accounts.update_profile(context.account_id, email=context.email,
+                                                display_name=context.name)
+        link_due = kind == "email" and awaiting
+    if link_due:
+        purpose, mail_context = _link_request(context)
+        deps.accounts.issue_setup_link(context.account_id, purpose, mail_context)
 
 
 def _link_request(context) -> tuple[LinkPurpose, dict[str, str]]:

@@ -85,7 +85,7 @@ contacts = Table(
     Column("claimed_until", UtcDateTime(), nullable=True),
     CheckConstraint(_one_of("role", ROLES), name="role"),
     CheckConstraint(_one_of("language", LANGUAGES), name="language"),
-    CheckConstraint("follow_up IS NULL OR follow_up IN ('link', 'disable')", name="follow_up"),
+    CheckConstraint("follow_up IS NULL OR follow_up IN ('link', 'profile', 'email', 'disable')", name="follow_up"),
     Index(None, "organisation_id", "created_at", "contact_id"),
 )
 
@@ -245,6 +245,9 @@ class FollowUpContext:
     organisation_name: str
     removed_by: str | None
     follow_up: str | None
+    email: str
+    name: str
+    updated_at: datetime
 
 
 class ContactRepository:
@@ -326,18 +329,35 @@ class ContactRepository:
     def follow_up_context(self, contact_id: str) -> FollowUpContext | None:
         row = self._c.execute(
             select(contacts.c.account_id, contacts.c.role, contacts.c.removed_by, contacts.c.follow_up,
-                   organisations.c.name)
+                   organisations.c.name.label("organisation_name"), contacts.c.email, contacts.c.name,
+                   contacts.c.updated_at)
             .join(organisations, organisations.c.organisation_id == contacts.c.organisation_id)
             .where(contacts.c.contact_id == contact_id)).first()
         if row is None:
             return None
-        return FollowUpContext(row.account_id, ContactRole(row.role), row.name, row.removed_by, row.follow_up)
+        return FollowUpContext(row.account_id, ContactRole(row.role), row.organisation_name, row.removed_by,
+                               row.follow_up, row.email, row.name, utc(row.updated_at))
 
-    def finish_follow_up(self, contact_id: str, kind: str, *, now: datetime) -> None:
-        done = {"link": {"link_issued_at": now}, "disable": {"account_disabled_at": now}}[kind]
-        self._c.execute(update(contacts).where(and_(contacts.c.contact_id == contact_id,
-                                                    contacts.c.follow_up == kind))
-                        .values(follow_up=None, claimed_until=None, **done))
+    def request_profile_sync(self, contact_id: str, *, email_changed: bool) -> str:
+        """Identity is to hear the contact's new name or address; answer the follow-up now due.
+
+        'email' also sends a link while the password is not set, so it takes over a pending link.
+        """
+        current = self._c.execute(select(contacts.c.follow_up).where(contacts.c.contact_id == contact_id)).scalar()
+        kind = "email" if email_changed or current in ("link", "email") else "profile"
+        self._c.execute(update(contacts).where(contacts.c.contact_id == contact_id)
+                        .values(follow_up=kind, follow_up_attempts=0))
+        return kind
+
+    def finish_follow_up(self, contact_id: str, kind: str, *, now: datetime, seen: datetime) -> bool:
+        """Done, unless the contact changed after `seen` (then it is released, to run again)."""
+        done = {"link": {"link_issued_at": now}, "disable": {"account_disabled_at": now}}.get(kind, {})
+        mine = and_(contacts.c.contact_id == contact_id, contacts.c.follow_up == kind)
+        if self._c.execute(update(contacts).where(and_(mine, contacts.c.updated_at == seen))
+                           .values(follow_up=None, claimed_until=None, **done)).rowcount == 1:
+            return True
+        self._c.execute(update(contacts).where(mine).values(claimed_until=None))
+        return False
 
     def retry_follow_up(self, contact_id: str, kind: str, *, at: datetime | None) -> None:
         """Failed: try again from `at` (None: as soon as anyone asks)."""

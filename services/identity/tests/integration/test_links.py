@@ -128,6 +128,25 @@ def test_a_new_link_voids_the_older_unused_ones(harness):
     assert complete(harness, second).account.status == identity_pb2.ACCOUNT_STATUS_ACTIVE
 
 
+def test_a_new_email_address_voids_the_links_mailed_to_the_old_one(harness):
+    account = harness.create(email="typo@example.nk")
+    harness.deliver()
+    mailed_to_old = harness.last_token("typo@example.nk")
+    harness.stub.UpdateAccount(identity_pb2.UpdateAccountRequest(
+        account_id=account.account_id, email="jan@example.org", update_mask=["email"]), timeout=10)
+    assert error_reason(refused(complete, harness, mailed_to_old)) == "LINK_INVALID"
+
+
+def test_a_new_name_leaves_the_link_usable(harness):
+    account = harness.create()
+    harness.deliver()
+    token = harness.last_token("jan@example.org")
+    harness.stub.UpdateAccount(identity_pb2.UpdateAccountRequest(
+        account_id=account.account_id, display_name="Jan de Vries", email="JAN@example.org",
+        update_mask=["display_name", "email"]), timeout=10)
+    assert complete(harness, token).account.display_name == "Jan de Vries"
+
+
 def test_one_message_for_a_wrong_a_used_and_an_expired_token(harness):
     harness.create()
     harness.deliver()

@@ -78,6 +78,15 @@ class FakeIdentity(identity_pb2_grpc.IdentityServiceServicer):
             self.links.append(request)
         return identity_pb2.IssuePasswordSetupLinkResponse()
 
+    def UpdateAccount(self, request, context):
+        self._enter("UpdateAccount", context)
+        with self.lock:
+            account = self.accounts.get(request.account_id)
+            if account is None:
+                context.abort(grpc.StatusCode.NOT_FOUND, "no such account")
+            account.email, account.display_name = request.email, request.display_name
+            return identity_pb2.UpdateAccountResponse(account=account)
+
     def DisableAccount(self, request, context):
         self._enter("DisableAccount", context)
         with self.lock:

@@ -21,6 +21,7 @@ class FakeAccount:
     idempotency_key: str
     deleted: bool = False
     disabled: bool = False
+    password_set: bool = False
 
 
 @dataclass
@@ -69,6 +70,12 @@ class FakeAccounts:
     def issue_setup_link(self, account_id, purpose, mail_context) -> None:
         self._call("issue_setup_link")
         self.links.append((account_id, purpose, dict(mail_context)))
+
+    def update_profile(self, account_id, *, email, display_name) -> bool:
+        self._call("update_profile")
+        account = self.accounts[account_id]
+        account.email, account.display_name = email, display_name
+        return not account.password_set
 
     def disable_account(self, account_id, *, actor_account_id, reason) -> None:
         self._call("disable_account")

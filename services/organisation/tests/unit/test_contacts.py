@@ -1,5 +1,6 @@
 """Contacts: adding (with its account saga), the second-contact rule, changing roles, removing."""
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -206,3 +207,92 @@ def test_memberships_are_the_active_contacts_of_an_account(deps, factory, regist
     assert handlers.list_memberships("unknown", deps) == []
     with pytest.raises(InvalidInput):
         handlers.list_memberships("", deps)
+
+
+# --- identity hears of a changed name or address -------------------------------------------------
+
+def _change(deps, contact, **values):
+    return handlers.update_contact(handlers.UpdateContact(contact.contact_id, tuple(values), **values), deps)
+
+
+def test_a_new_address_reaches_the_account_with_a_new_link_while_no_password_is_set(
+        deps, accounts, factory, organisation_id):
+    contact = _add(deps, factory, organisation_id, role=ContactRole.CONTACT, email="typo@debrug.nk")
+    accounts.links.clear()
+    accounts.calls.clear()
+    _change(deps, contact, email="piet@debrug.nl", name="Piet de Vries")
+    account = accounts.accounts[contact.account_id]
+    assert (account.email, account.display_name) == ("piet@debrug.nl", "Piet de Vries")
+    assert accounts.calls == ["update_profile", "issue_setup_link"]
+    assert accounts.links == [(contact.account_id, LinkPurpose.CONTACT_INVITATION,
+                               {"organisation_name": "Uitzendbureau De Brug B.V.", "role": "contact"})]
+    assert handlers.follow_up_due(deps) == 0
+
+
+def test_a_new_address_after_the_password_is_set_sends_no_link(deps, accounts, factory, organisation_id):
+    contact = _add(deps, factory, organisation_id, role=ContactRole.CONTACT)
+    accounts.accounts[contact.account_id].password_set = True
+    accounts.links.clear()
+    _change(deps, contact, email="nieuw@debrug.nl")
+    assert accounts.accounts[contact.account_id].email == "nieuw@debrug.nl"
+    assert accounts.links == []
+
+
+def test_a_new_name_alone_changes_the_account_and_sends_nothing(deps, accounts, factory, organisation_id):
+    contact = _add(deps, factory, organisation_id, role=ContactRole.CONTACT)
+    accounts.links.clear()
+    accounts.calls.clear()
+    _change(deps, contact, name="Anna Jansen")
+    assert accounts.accounts[contact.account_id].display_name == "Anna Jansen"
+    assert accounts.calls == ["update_profile"]
+    assert accounts.links == []
+
+
+def test_a_phone_or_role_change_does_not_call_identity(deps, accounts, factory, organisation_id):
+    contact = _add(deps, factory, organisation_id, role=ContactRole.CONTACT)
+    accounts.calls.clear()
+    _change(deps, contact, phone="030 765 43 21")
+    assert accounts.calls == []
+
+
+def test_a_change_before_the_invitation_went_out_sends_it_to_the_new_address(
+        deps, accounts, factory, organisation_id, clock):
+    accounts.fail("issue_setup_link")  # identity does not take the first invitation
+    contact = _add(deps, factory, organisation_id, role=ContactRole.CONTACT, email="typo@debrug.nk")
+    accounts.links.clear()
+    _change(deps, contact, email="piet@debrug.nl")
+    assert accounts.accounts[contact.account_id].email == "piet@debrug.nl"
+    assert [link[0] for link in accounts.links] == [contact.account_id]
+    assert handlers.follow_up_due(deps) == 0
+
+
+def test_with_identity_down_the_change_holds_and_identity_hears_it_later(
+        deps, accounts, factory, organisation_id, clock):
+    contact = _add(deps, factory, organisation_id, role=ContactRole.CONTACT)
+    accounts.fail("update_profile", times=2)
+    changed = _change(deps, contact, name="Anna Jansen")
+    assert handlers.get_contact(contact.contact_id, deps) == changed
+    assert accounts.accounts[contact.account_id].display_name != "Anna Jansen"
+    clock.advance(timedelta(seconds=10))
+    handlers.follow_up_due(deps)  # fails again: identity still down
+    clock.advance(timedelta(seconds=600))
+    assert handlers.follow_up_due(deps) == 1
+    assert accounts.accounts[contact.account_id].display_name == "Anna Jansen"
+    assert handlers.follow_up_due(deps) == 0
+
+
+def test_a_change_while_identity_hears_the_last_one_is_sent_again(deps, accounts, factory, organisation_id, engine,
+                                                                  clock):
+    contact = _add(deps, factory, organisation_id, role=ContactRole.CONTACT)
+    accounts.fail("update_profile", times=2)  # both changes below stay due
+    _change(deps, contact, name="Anna Jansen")
+    with repository.SqlUnitOfWork(engine) as uow:  # what a worker reads before it calls identity
+        seen = uow.contacts.follow_up_context(contact.contact_id).updated_at
+    clock.advance(timedelta(seconds=1))
+    _change(deps, contact, name="Anna de Vries")
+    with repository.SqlUnitOfWork(engine) as uow:  # that worker, done with the older name
+        assert not uow.contacts.finish_follow_up(contact.contact_id, "profile", now=clock.now(), seen=seen)
+    clock.advance(timedelta(seconds=600))
+    assert handlers.follow_up_due(deps) == 1
+    assert accounts.accounts[contact.account_id].display_name == "Anna de Vries"
+    assert handlers.follow_up_due(deps) == 0
