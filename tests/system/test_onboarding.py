@@ -164,14 +164,31 @@ def test_the_administrator_cannot_be_removed(world):
 
 
 def test_a_removed_contact_loses_access_on_the_next_request(world, stack, mailbox):
-    leaving = add_contact(stack, mailbox, world.admin_a, world.org_a, "second_contact") \
-        if False else add_contact(stack, mailbox, world.admin_a, world.org_a, "contact")
+    leaving = add_contact(stack, mailbox, world.admin_a, world.org_a, "contact")
     assert leaving.api.get("/me").json()["memberships"]
     assert world.admin_a.api.delete(f"/organisations/{world.org_a}/contacts/{leaving.contact_id}").status_code == 204
     assert leaving.api.get("/me").json()["memberships"] == []
     assert leaving.api.get(f"/organisations/{world.org_a}/contacts").status_code == 404
     relogin = Api(stack.gateway_url).post("/sessions", json={"username": leaving.username, "password": PASSWORD})
     assert relogin.status_code == 401
+
+
+def test_a_corrected_address_gets_a_new_invitation_and_the_first_link_stops_working(world, stack, mailbox):
+    username = unique("contact")
+    mistyped, corrected = f"{username}@werkgever.exmaple", f"{username}@werkgever.example"
+    added = world.admin_a.api.post(f"/organisations/{world.org_a}/contacts", json={
+        "role": "contact", "name": "Piet Typo", "email": mistyped, "phone": "030 111 2222", "username": username})
+    assert added.status_code == 201, added.text
+    first = mailbox.wait_for(mistyped, containing="token=")
+    changed = world.second_a.api.patch(f"/organisations/{world.org_a}/contacts/{added.json()['contact_id']}",
+                                       json={"email": corrected, "name": "Piet de Vries"})
+    assert changed.status_code == 200 and changed.json()["email"] == corrected
+    mailbox.wait_for(corrected, containing="token=")
+    stale = Api(stack.gateway_url).post("/password-setups", json={"token": first.token(), "password": PASSWORD})
+    assert stale.status_code == 409
+    person = activate(stack, mailbox, username, corrected)
+    account = person.api.get("/me").json()["account"]
+    assert (account["email"], account["display_name"]) == (corrected, "Piet de Vries")
 
 
 def test_registration_conflicts_name_the_field_and_store_nothing(world, stack):
