@@ -12,7 +12,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from types import SimpleNamespace
 
 from sqlalchemy import (BigInteger, Column, Date, Index, Integer, MetaData, String, Table, Text, and_,
                         bindparam, func, insert, literal_column, or_, select, text, true, update)
@@ -176,7 +175,11 @@ _CONSENT_COLUMNS = [c for c in consents.c if c.name not in (
 # index ux_consents_one_active (state = 'active') applies. With it bound, SQLite prepared the
 # statement again on every execution (four times the cost of the lookup), and PostgreSQL's generic
 # plan for the prepared statement used ix_consents_contact and filtered on the professional.
-_ACCESS_QUERY = (select(*_CONSENT_COLUMNS)
+# Only what an active consent can differ in is read: its state is known, it has no end yet.
+_ACCESS_COLUMNS = [consents.c[name] for name in ("consent_id", "professional_id", "pe_registration_number",
+                                                 "organisation_id", "contact_id", "valid_from", "end_date",
+                                                 "sequence")]
+_ACCESS_QUERY = (select(*_ACCESS_COLUMNS)
                  .where(consents.c.contact_id == bindparam("contact_id"),
                         consents.c.professional_id == bindparam("professional_id"),
                         consents.c.state == literal_column(f"'{State.ACTIVE.value}'"),
@@ -217,11 +220,6 @@ class Reader:
             consents.c.recipient_email, consents.c.recipient_name, consents.c.language,
             consents.c.contact_name, consents.c.organisation_name).where(consents.c.consent_id == consent_id)).first()
         return Addressee(*row) if row else None
-
-    def check_access(self, contact_id: str, professional_id: str, now: datetime) -> Consent | None:
-        row = self.connection.execute(_ACCESS_QUERY, {"contact_id": contact_id, "professional_id": professional_id,
-                                                       "now": now}).first()
-        return _consent(row) if row else None
 
     def active_of(self, professional_id: str, contact_ids: Sequence[str]) -> dict[str, Consent]:
         """The consents still marked active from this professional to these contacts, by contact."""
@@ -424,8 +422,9 @@ class AccessQuery:
         self._fixed = {name: bind.value for name, bind in compiled.binds.items()
                        if name not in ("contact_id", "professional_id", "now")}  # the state, the limit
         self._bind_now = UtcDateTime().dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
-        self._columns = [(column.name, column.type.dialect_impl(dialect).result_processor(dialect, None))
-                         for column in _CONSENT_COLUMNS]
+        identity = lambda value: value  # noqa: E731 - a column the driver gives as it is
+        self._processors = [column.type.dialect_impl(dialect).result_processor(dialect, None) or identity
+                            for column in _ACCESS_COLUMNS]
         self._disconnect = engine.dialect.loaded_dbapi.OperationalError
 
     def __call__(self, contact_id: str, professional_id: str, now: datetime) -> Consent | None:
@@ -451,8 +450,12 @@ class AccessQuery:
                 connection.close()
             if row is None:
                 return None
-            return _consent(SimpleNamespace(**{name: process(value) if process else value
-                                               for (name, process), value in zip(self._columns, row)}))
+            (consent_id, professional_id, registration, organisation_id, contact_id, valid_from, end_date,
+             sequence) = [process(value) for process, value in zip(self._processors, row)]
+            return Consent(consent_id=consent_id, professional_id=professional_id,
+                           pe_registration_number=registration, organisation_id=organisation_id,
+                           contact_id=contact_id, valid_from=valid_from, end_date=end_date, state=State.ACTIVE,
+                           end_time=None, end_reason=None, sequence=sequence)
         return None  # pragma: no cover
 
 
