@@ -1,8 +1,8 @@
 """A server process for the consent_access benchmark: `python -m bench._consent_server KIND [DATABASE_URL]`.
 
 KIND is
-- `consent`: the real ConsentService servicer (real ConsentStore with the access pool the
-  service's bootstrap builds, on DATABASE_URL; fakes only for the organisation and identity
+- `consent`: the real ConsentService servicer (real ConsentStore, with the connections its
+  access check keeps per serving thread, on DATABASE_URL; fakes only for the organisation and identity
   directories, which CheckAccess never calls) served by svckit's GrpcHost, as `python -m consent`
   serves it;
 - `echo`: a bare `grpc.server(ThreadPoolExecutor(16))` with a generic handler for the same method
@@ -39,7 +39,7 @@ def _consent_server(database_url: str):
     from svckit.server import GrpcHost, Registration
 
     from pe.consent.v1 import consent_pb2_grpc
-    from consent.__main__ import MIGRATIONS, SERVICE_NAME, access_engine
+    from consent.__main__ import MIGRATIONS, SERVICE_NAME
     from consent.handlers import Dependencies
     from consent.mails import Mails
     from consent.repository import ConsentStore
@@ -49,7 +49,7 @@ def _consent_server(database_url: str):
     configure_logging("consent", "WARNING")
     engine = open_database(database_url, MIGRATIONS)  # as main() does; the schema is there already
     directory = Directory()
-    deps = Dependencies(store=ConsentStore(engine, access_engine(engine)), clock=SystemClock(),
+    deps = Dependencies(store=ConsentStore(engine), clock=SystemClock(),
                         organisations=FakeOrganisations(directory), accounts=FakeAccounts(directory),
                         mails=Mails(PUBLIC_URL))
     host = GrpcHost(port=0, registrations=[Registration(SERVICE_NAME, consent_pb2_grpc.add_ConsentServiceServicer_to_server,
@@ -60,6 +60,7 @@ def _consent_server(database_url: str):
 
     def stop():
         host.drain(0)
+        deps.store.close()
         engine.dispose()
     return host.port, stop
 

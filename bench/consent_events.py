@@ -43,7 +43,7 @@ from bench.harness import REPO_ROOT, Comparison, Side, benchmark, percentiles, u
 
 sys.path.insert(0, str(REPO_ROOT / "services" / "consent" / "tests"))
 from consent import events, handlers  # noqa: E402
-from consent.__main__ import MIGRATIONS, access_engine  # noqa: E402
+from consent.__main__ import MIGRATIONS  # noqa: E402
 from consent.domain import ChangeKind, ConsentChanged  # noqa: E402
 from consent.handlers import Dependencies  # noqa: E402
 from consent.mails import Mails  # noqa: E402
@@ -172,7 +172,7 @@ class ConsentWritePath:
         def on_events():  # production: on_events=relay.wake; the stamp is the benchmark's only addition
             self._committed.at = now_ns()
             self.relay.wake()
-        self.deps = Dependencies(store=ConsentStore(self.engine, access_engine(self.engine)), clock=SystemClock(),
+        self.deps = Dependencies(store=ConsentStore(self.engine), clock=SystemClock(),
                                  organisations=FakeOrganisations(self.directory),
                                  accounts=FakeAccounts(self.directory), mails=Mails(PUBLIC_URL),
                                  on_events=on_events)

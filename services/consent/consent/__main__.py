@@ -5,8 +5,6 @@ from pathlib import Path
 
 import grpc
 from prometheus_client import CollectorRegistry
-from sqlalchemy import create_engine
-from sqlalchemy.engine import Engine
 
 from pe.consent.v1 import consent_pb2, consent_pb2_grpc
 from consent import config, events
@@ -31,15 +29,6 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE_NAME = consent_pb2.DESCRIPTOR.services_by_name["ConsentService"].full_name
 
 
-def access_engine(engine: Engine) -> Engine:
-    """A pool for the access check alone on PostgreSQL: autocommit, no pre-ping and nothing to reset
-    on return, so a check is one round trip (the check retries once on a dropped connection)."""
-    if engine.dialect.name != "postgresql":
-        return engine
-    return create_engine(engine.url, pool_size=16, max_overflow=16, pool_pre_ping=False, pool_reset_on_return=None,
-                         isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
-
-
 def bootstrap(settings: config.Settings, engine: Engine, *, clock: Clock | None = None,
               registry: CollectorRegistry | None = None) -> ServiceParts:
     """The composition root: every dependency of the service is built here and nowhere else."""
@@ -51,16 +40,17 @@ def bootstrap(settings: config.Settings, engine: Engine, *, clock: Clock | None 
     mail_relay = MailRelay(engine, mail_outbox, SMTPMailSender(settings.smtp_host, settings.smtp_port), clock,
                            from_address=settings.mail_from, metrics=MailMetrics(registry, "consent"))
     deps = Dependencies(
-        store=ConsentStore(engine, access_engine(engine)), clock=clock,
+        store=ConsentStore(engine), clock=clock,
         organisations=GrpcOrganisationDirectory(grpc.insecure_channel(settings.organisation_addr),
                                                 settings.rpc_timeout_seconds),
         accounts=GrpcAccountDirectory(grpc.insecure_channel(settings.identity_addr), settings.rpc_timeout_seconds),
         mails=Mails(settings.public_url), reminder_days=settings.reminder_days, on_events=relay.wake)
     expiry = ExpiryJob(deps, settings.expiry_interval_seconds)
 
-    def stop_relay():
+    def stop_relay():  # after the gRPC server has drained, so no check is under way
         relay.stop()
         publisher.close()
+        deps.store.close()
 
     return ServiceParts(
         registrations=[Registration(SERVICE_NAME, consent_pb2_grpc.add_ConsentServiceServicer_to_server,

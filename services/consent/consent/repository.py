@@ -8,14 +8,17 @@ already been able to see N.
 from __future__ import annotations
 
 import json
+import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import (BigInteger, Column, Date, Index, Integer, MetaData, String, Table, Text, and_,
-                        bindparam, func, insert, literal_column, or_, select, text, true, update)
+                        bindparam, create_engine, func, insert, literal_column, or_, select, text, true, update)
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
 
 from svckit.event_outbox import Position, add_event, event_outbox_table
 from svckit.mail_outbox import OutgoingMail, enqueue_mail, mail_outbox_table
@@ -408,11 +411,31 @@ class DatabaseUnavailable(Exception):
     """The database did not answer (the access check's own path, which bypasses SQLAlchemy's errors)."""
 
 
+class _HeldConnection:
+    """One serving thread's connection for the access check; back to its pool when the thread ends."""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    def release(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            connection.close()
+
+    def __del__(self):  # the thread that held it has ended
+        self.release()
+
+
 class AccessQuery:
     """The access check on the database driver itself: one statement, compiled once by SQLAlchemy
-    for this dialect, run on a pooled connection, its row converted by the column types' own
-    processors. It is the hottest path of the system, and SQLAlchemy's Connection and Result
-    wrappers cost more than the query itself."""
+    for this dialect, its row converted by the column types' own processors.
+
+    It is the hottest path of the system: SQLAlchemy's Connection and Result wrappers, and even a
+    pool checkout per call, cost more than the query itself. So every serving thread keeps one
+    connection of the engine's for as long as it lives (gRPC's workers live as long as the
+    server), which bounds the connections by the worker threads. The statement commits nothing
+    and holds no transaction open, so each check sees every commit made before it.
+    """
 
     def __init__(self, engine: Engine):
         self._engine, dialect = engine, engine.dialect
@@ -425,53 +448,92 @@ class AccessQuery:
         identity = lambda value: value  # noqa: E731 - a column the driver gives as it is
         self._processors = [column.type.dialect_impl(dialect).result_processor(dialect, None) or identity
                             for column in _ACCESS_COLUMNS]
-        self._disconnect = engine.dialect.loaded_dbapi.OperationalError
+        self._disconnect = dialect.loaded_dbapi.OperationalError
+        self._local = threading.local()
+        self._held: weakref.WeakSet[_HeldConnection] = weakref.WeakSet()
+        self._held_lock = threading.Lock()
+
+    def _connection(self):
+        held = getattr(self._local, "held", None)
+        if held is None or held.connection is None:
+            held = self._local.held = _HeldConnection(self._engine.raw_connection())
+            with self._held_lock:
+                self._held.add(held)
+        return held
+
+    def close(self) -> None:
+        """Give back every thread's connection (at shutdown)."""
+        with self._held_lock:
+            held, self._held = list(self._held), weakref.WeakSet()
+        for each in held:
+            each.release()
 
     def __call__(self, contact_id: str, professional_id: str, now: datetime) -> Consent | None:
         params = {**self._fixed, "contact_id": contact_id, "professional_id": professional_id,
                   "now": self._bind_now(now)}
         if self._order is not None:
             params = tuple(params[name] for name in self._order)
+        row = self._fetch(params)
+        if row is None:
+            return None
+        (consent_id, professional_id, registration, organisation_id, contact_id, valid_from, end_date,
+         sequence) = [process(value) for process, value in zip(self._processors, row)]
+        return Consent(consent_id=consent_id, professional_id=professional_id,
+                       pe_registration_number=registration, organisation_id=organisation_id,
+                       contact_id=contact_id, valid_from=valid_from, end_date=end_date, state=State.ACTIVE,
+                       end_time=None, end_reason=None, sequence=sequence)
+
+    def _fetch(self, params) -> tuple | None:
         for attempt in (1, 2):
-            connection = self._engine.raw_connection()
+            held = self._connection()
             try:
-                cursor = connection.cursor()
-                cursor.execute(self._sql, params)
-                row = cursor.fetchone()
-                cursor.close()
+                cursor = held.connection.cursor()
+                try:
+                    cursor.execute(self._sql, params)
+                    return cursor.fetchone()
+                finally:
+                    cursor.close()  # ends the statement, so SQLite holds no read snapshot
             except self._disconnect as error:
                 # A connection the database dropped fails once; this is a read, so try once more.
-                connection.invalidate()
+                held.connection.invalidate()
+                held.release()
                 if attempt == 2:
                     first_line = str(error).strip().split("\n")[0]
                     raise DatabaseUnavailable(first_line) from None
-                continue
-            finally:
-                connection.close()
-            if row is None:
-                return None
-            (consent_id, professional_id, registration, organisation_id, contact_id, valid_from, end_date,
-             sequence) = [process(value) for process, value in zip(self._processors, row)]
-            return Consent(consent_id=consent_id, professional_id=professional_id,
-                           pe_registration_number=registration, organisation_id=organisation_id,
-                           contact_id=contact_id, valid_from=valid_from, end_date=end_date, state=State.ACTIVE,
-                           end_time=None, end_reason=None, sequence=sequence)
         return None  # pragma: no cover
+
+
+def _access_engine(engine: Engine) -> Engine:
+    """Connections for the access check, each held by one serving thread for as long as it lives
+    (see AccessQuery), so no pool is kept: a connection opens when a thread first checks and
+    closes when it ends. On PostgreSQL they are autocommit, so a check is one round trip. An
+    in-memory SQLite database exists only in its own connections, so it keeps the main engine."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        if url.database in (None, "", ":memory:"):
+            return engine
+        return create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False, "timeout": 30})
+    return create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
 
 
 class ConsentStore:
     """The unit of work: serialised write transactions, plain reads, and the access check.
 
-    `access_engine` may be a separate pool for the access check (autocommit, no pre-ping), so a
-    check costs one round trip to the database; by default it is the main engine.
+    The access check runs on connections of its own (see AccessQuery); `close()` ends them.
     """
 
-    def __init__(self, engine: Engine, access_engine: Engine | None = None):
+    def __init__(self, engine: Engine):
         self._engine = engine
-        self._access_query = AccessQuery(access_engine or engine)
+        self._access_engine = _access_engine(engine)
+        self._access_query = AccessQuery(self._access_engine)
 
     def check_access(self, contact_id: str, professional_id: str, now: datetime) -> Consent | None:
         return self._access_query(contact_id, professional_id, now)
+
+    def close(self) -> None:
+        self._access_query.close()
+        if self._access_engine is not self._engine:
+            self._access_engine.dispose()
 
     @contextmanager
     def writing(self) -> Iterator[Writer]:

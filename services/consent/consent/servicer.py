@@ -9,6 +9,7 @@ import base64
 import binascii
 import functools
 import json
+import re
 import uuid
 from datetime import date, datetime
 
@@ -38,6 +39,10 @@ _KINDS = {ChangeKind.GRANTED: consent_pb2.CHANGE_KIND_GRANTED, ChangeKind.CHANGE
           ChangeKind.ENDED: consent_pb2.CHANGE_KIND_ENDED}
 
 
+# How a UUID is written everywhere in pe-insight; any other spelling is parsed and normalised.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 class InvalidRequest(Exception):
     def __init__(self, violations: dict[str, str]):
         super().__init__(", ".join(violations))
@@ -53,6 +58,8 @@ class Fields:
         self.violations: dict[str, str] = {}
 
     def uuid(self, value: str, name: str) -> str:
+        if _CANONICAL_UUID.fullmatch(value):  # the usual form, already as it is stored
+            return value
         if not value:
             self.violations[name] = "is required"
             return ""
@@ -129,15 +136,22 @@ def _date(value: date) -> common_pb2.Date:
     return common_pb2.Date(year=value.year, month=value.month, day=value.day)
 
 
-def consent_message(consent: Consent) -> consent_pb2.Consent:
-    message = consent_pb2.Consent(
-        consent_id=consent.consent_id, professional_id=consent.professional_id,
-        pe_registration_number=consent.pe_registration_number, organisation_id=consent.organisation_id,
-        contact_id=consent.contact_id, state=_STATES[consent.state],
-        end_reason=consent.end_reason.value if consent.end_reason else "", sequence=consent.sequence)
+def consent_message(consent: Consent, into: consent_pb2.Consent | None = None) -> consent_pb2.Consent:
+    """The consent as a message; `into` fills a field of a response in place, saving a copy."""
+    message = consent_pb2.Consent() if into is None else into
+    message.consent_id = consent.consent_id
+    message.professional_id = consent.professional_id
+    message.pe_registration_number = consent.pe_registration_number
+    message.organisation_id = consent.organisation_id
+    message.contact_id = consent.contact_id
+    message.state = _STATES[consent.state]
+    message.sequence = consent.sequence
     message.valid_from.FromDatetime(consent.valid_from)
+    if consent.end_reason is not None:
+        message.end_reason = consent.end_reason.value
     if consent.end_date is not None:
-        message.end_date.CopyFrom(_date(consent.end_date))
+        end_date = message.end_date
+        end_date.year, end_date.month, end_date.day = consent.end_date.year, consent.end_date.month, consent.end_date.day
     if consent.end_time is not None:
         message.end_time.FromDatetime(consent.end_time)
     return message
@@ -323,7 +337,9 @@ class ConsentService(consent_pb2_grpc.ConsentServiceServicer):
         consent = handlers.check_access(contact_id, professional_id, self._deps)
         if consent is None:
             return consent_pb2.CheckAccessResponse(allowed=False)
-        return consent_pb2.CheckAccessResponse(allowed=True, consent=consent_message(consent))
+        response = consent_pb2.CheckAccessResponse(allowed=True)
+        consent_message(consent, into=response.consent)
+        return response
 
     @_rpc
     def ListConsentEvents(self, request, context):

@@ -59,9 +59,11 @@ def clock():
 @pytest.fixture
 def deps(engine, others, clock):
     channels = [grpc.insecure_channel(others.organisation_addr), grpc.insecure_channel(others.identity_addr)]
-    yield Dependencies(store=ConsentStore(engine), clock=clock,
+    store = ConsentStore(engine)
+    yield Dependencies(store=store, clock=clock,
                        organisations=GrpcOrganisationDirectory(channels[0], timeout=3),
                        accounts=GrpcAccountDirectory(channels[1], timeout=3), mails=Mails(PUBLIC_URL))
+    store.close()
     for channel in channels:
         channel.close()
 

@@ -162,10 +162,8 @@ def test_the_access_check_survives_the_database_dropping_its_connection(engine, 
         pytest.skip("dropping a server connection is a PostgreSQL matter")
     from sqlalchemy import text
     from consent import handlers
-    from consent.__main__ import access_engine
     from consent.repository import ConsentStore
-    pool = access_engine(engine)
-    store = ConsentStore(engine, pool)
+    store = ConsentStore(engine)
     granted = handlers.grant_consents(handlers.GrantConsents(world.professional, "PE", world.organisation,
                                                              (world.contacts[0],), None), deps).consents[0]
     now = deps.clock.now()
@@ -174,4 +172,68 @@ def test_the_access_check_survives_the_database_dropping_its_connection(engine, 
         connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
     assert store.check_access(world.contacts[0], world.professional, now).consent_id == granted.consent_id
-    pool.dispose()
+    store.close()
+
+
+def _grant_one(world, deps):
+    from consent import handlers
+    return handlers.grant_consents(handlers.GrantConsents(world.professional, "PE", world.organisation,
+                                                          (world.contacts[0],), None), deps).consents[0]
+
+
+def test_a_thread_that_keeps_its_connection_sees_a_revocation_on_its_very_next_check(deps, world):
+    from concurrent.futures import ThreadPoolExecutor
+    from consent import handlers
+    granted = _grant_one(world, deps)
+    with ThreadPoolExecutor(1) as serving_thread:  # one thread, so one and the same connection
+        def check():
+            return serving_thread.submit(handlers.check_access, world.contacts[0], world.professional, deps).result()
+        assert check().consent_id == granted.consent_id
+        handlers.revoke_consent(handlers.RevokeConsent(granted.consent_id, world.professional), deps)
+        assert check() is None
+        again = _grant_one(world, deps)
+        assert check().consent_id == again.consent_id
+
+
+def _eventually(condition, timeout=10.0):
+    import time
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not within the time allowed"
+        time.sleep(0.05)
+
+
+def test_the_access_check_holds_one_connection_per_serving_thread_while_it_lives(engine, deps, world):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("counting server sessions is a PostgreSQL matter")
+    from concurrent.futures import ThreadPoolExecutor
+    from sqlalchemy import text
+    from consent.repository import ConsentStore
+
+    def sessions():
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                           "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+                                           )).scalar_one()
+    _grant_one(world, deps)
+    engine.dispose()  # the main pool's idle connections would blur the count
+    before = sessions()
+    store = ConsentStore(engine)
+    barrier = threading.Barrier(3)
+
+    def check(_):
+        barrier.wait()  # all three at once, so each thread makes its own checks
+        for _ in range(5):
+            assert store.check_access(world.contacts[0], world.professional, deps.clock.now())
+    with ThreadPoolExecutor(3) as threads:
+        list(threads.map(check, range(3)))
+        engine.dispose()
+        assert sessions() == before + 3  # fifteen checks, three connections
+        store.close()
+        _eventually(lambda: sessions() == before)
+
+    lone = threading.Thread(target=check, args=(0,))  # a thread that ends gives its connection back
+    barrier = threading.Barrier(1)
+    lone.start()
+    lone.join()
+    _eventually(lambda: sessions() == before)
