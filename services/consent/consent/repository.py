@@ -412,13 +412,16 @@ class DatabaseUnavailable(Exception):
 
 
 class _HeldConnection:
-    """One serving thread's connection for the access check; back to its pool when the thread ends."""
+    """One serving thread's connection and cursor for the access check; back to the engine when
+    the thread ends. A cursor is kept too: making one costs the PostgreSQL driver more than the
+    query itself."""
 
     def __init__(self, connection):
         self.connection = connection
+        self.cursor = connection.cursor()
 
     def release(self) -> None:
-        connection, self.connection = self.connection, None
+        connection, self.connection, self.cursor = self.connection, None, None
         if connection is not None:
             connection.close()
 
@@ -487,12 +490,9 @@ class AccessQuery:
         for attempt in (1, 2):
             held = self._connection()
             try:
-                cursor = held.connection.cursor()
-                try:
-                    cursor.execute(self._sql, params)
-                    return cursor.fetchone()
-                finally:
-                    cursor.close()  # ends the statement, so SQLite holds no read snapshot
+                held.cursor.execute(self._sql, params)
+                rows = held.cursor.fetchall()  # to the end, so SQLite holds no read snapshot after
+                return rows[0] if rows else None
             except self._disconnect as error:
                 # A connection the database dropped fails once; this is a read, so try once more.
                 held.connection.invalidate()
