@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import (BigInteger, Column, Date, Index, Integer, MetaData, String, Table, Text, and_,
-                        bindparam, create_engine, func, insert, literal_column, or_, select, text, true, update)
+                        bindparam, create_engine, event, func, insert, literal_column, or_, select, text, true, update)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
@@ -503,6 +503,19 @@ class AccessQuery:
         return None  # pragma: no cover
 
 
+SQLITE_MMAP_BYTES = 1 << 30
+
+
+def _read_only_mapped(dbapi_connection, _record) -> None:
+    """An SQLite connection that only reads, through memory-mapped pages: a lookup then makes no
+    read() calls, and every thread's connection shares the operating system's page cache instead
+    of filling a page cache of its own."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only = ON")
+    cursor.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
+    cursor.close()
+
+
 def _access_engine(engine: Engine) -> Engine:
     """Connections for the access check, each held by one serving thread for as long as it lives
     (see AccessQuery), so no pool is kept: a connection opens when a thread first checks and
@@ -512,7 +525,9 @@ def _access_engine(engine: Engine) -> Engine:
     if url.get_backend_name() == "sqlite":
         if url.database in (None, "", ":memory:"):
             return engine
-        return create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False, "timeout": 30})
+        access = create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(access, "connect", _read_only_mapped)
+        return access
     return create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
 
 

@@ -237,3 +237,20 @@ def test_the_access_check_holds_one_connection_per_serving_thread_while_it_lives
     lone.start()
     lone.join()
     _eventually(lambda: sessions() == before)
+
+
+def test_on_sqlite_the_access_check_reads_through_mapped_pages_and_cannot_write(engine):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("an SQLite connection's settings")
+    from consent.repository import SQLITE_MMAP_BYTES, _access_engine
+    access = _access_engine(engine)
+    connection = access.raw_connection()
+    try:
+        cursor = connection.cursor()
+        assert cursor.execute("PRAGMA query_only").fetchone() == (1,)
+        assert cursor.execute("PRAGMA mmap_size").fetchone() == (SQLITE_MMAP_BYTES,)
+        with pytest.raises(Exception, match="readonly"):
+            cursor.execute("DELETE FROM consents")
+    finally:
+        connection.close()
+        access.dispose()
