@@ -444,13 +444,17 @@ class AccessQuery:
         self._engine, dialect = engine, engine.dialect
         compiled = _ACCESS_QUERY.compile(dialect=dialect)
         self._sql = str(compiled)
-        self._order = compiled.positiontup if dialect.positional else None
-        self._fixed = {name: bind.value for name, bind in compiled.binds.items()
-                       if name not in ("contact_id", "professional_id", "now")}  # the state, the limit
+        fixed = {name: bind.value for name, bind in compiled.binds.items()
+                 if name not in ("contact_id", "professional_id", "now")}  # the limit (and offset)
+        if dialect.positional:  # a template to copy, and where the three values go in it
+            order = compiled.positiontup
+            self._template = [fixed.get(name) for name in order]
+            self._slots = tuple(order.index(name) for name in ("contact_id", "professional_id", "now"))
+        else:
+            self._template, self._slots = fixed, None
         self._bind_now = UtcDateTime().dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
-        identity = lambda value: value  # noqa: E731 - a column the driver gives as it is
-        self._processors = [column.type.dialect_impl(dialect).result_processor(dialect, None) or identity
-                            for column in _ACCESS_COLUMNS]
+        processors = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in _ACCESS_COLUMNS]
+        self._processors = [(i, process) for i, process in enumerate(processors) if process is not None]
         self._disconnect = dialect.loaded_dbapi.OperationalError
         self._local = threading.local()
         self._held: weakref.WeakSet[_HeldConnection] = weakref.WeakSet()
@@ -472,19 +476,26 @@ class AccessQuery:
             each.release()
 
     def __call__(self, contact_id: str, professional_id: str, now: datetime) -> Consent | None:
-        params = {**self._fixed, "contact_id": contact_id, "professional_id": professional_id,
-                  "now": self._bind_now(now)}
-        if self._order is not None:
-            params = tuple(params[name] for name in self._order)
-        row = self._fetch(params)
+        row = self._fetch(self._params(contact_id, professional_id, self._bind_now(now)))
         if row is None:
             return None
+        values = list(row)
+        for i, process in self._processors:  # only the columns the driver does not give as they are
+            values[i] = process(values[i])
         (consent_id, professional_id, registration, organisation_id, contact_id, valid_from, end_date,
-         sequence) = [process(value) for process, value in zip(self._processors, row)]
+         sequence) = values
         return Consent(consent_id=consent_id, professional_id=professional_id,
                        pe_registration_number=registration, organisation_id=organisation_id,
                        contact_id=contact_id, valid_from=valid_from, end_date=end_date, state=State.ACTIVE,
                        end_time=None, end_reason=None, sequence=sequence)
+
+    def _params(self, contact_id: str, professional_id: str, now):
+        if self._slots is None:
+            return {**self._template, "contact_id": contact_id, "professional_id": professional_id, "now": now}
+        values = self._template.copy()
+        at_contact, at_professional, at_now = self._slots
+        values[at_contact], values[at_professional], values[at_now] = contact_id, professional_id, now
+        return values
 
     def _fetch(self, params) -> tuple | None:
         for attempt in (1, 2):

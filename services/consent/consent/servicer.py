@@ -11,7 +11,7 @@ import functools
 import json
 import re
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 import grpc
 from sqlalchemy.exc import OperationalError
@@ -132,6 +132,17 @@ def _next_consent_token(page: handlers.ConsentPage) -> str:
 
 # --- domain -> proto ---------------------------------------------------------------------------------
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def set_time(field, instant: datetime) -> None:
+    """Timestamp.FromDatetime for an aware datetime, at a fifth of its cost (the access check
+    answers one on every call)."""
+    since = instant - _EPOCH  # normalised: days may be negative, seconds and microseconds are not
+    field.seconds = since.days * 86_400 + since.seconds
+    field.nanos = since.microseconds * 1000
+
+
 def _date(value: date) -> common_pb2.Date:
     return common_pb2.Date(year=value.year, month=value.month, day=value.day)
 
@@ -146,14 +157,14 @@ def consent_message(consent: Consent, into: consent_pb2.Consent | None = None) -
     message.contact_id = consent.contact_id
     message.state = _STATES[consent.state]
     message.sequence = consent.sequence
-    message.valid_from.FromDatetime(consent.valid_from)
+    set_time(message.valid_from, consent.valid_from)
     if consent.end_reason is not None:
         message.end_reason = consent.end_reason.value
     if consent.end_date is not None:
         end_date = message.end_date
         end_date.year, end_date.month, end_date.day = consent.end_date.year, consent.end_date.month, consent.end_date.day
     if consent.end_time is not None:
-        message.end_time.FromDatetime(consent.end_time)
+        set_time(message.end_time, consent.end_time)
     return message
 
 
@@ -161,7 +172,7 @@ def change_message(change: Change) -> consent_pb2.ConsentChange:
     message = consent_pb2.ConsentChange(consent_id=change.consent_id, kind=_KINDS[change.kind],
                                         reason=change.reason or "", organisation_id=change.organisation_id,
                                         contact_id=change.contact_id)
-    message.occur_time.FromDatetime(change.occurred_at)
+    set_time(message.occur_time, change.occurred_at)
     if change.end_date is not None:
         message.end_date.CopyFrom(_date(change.end_date))
     return message
@@ -179,7 +190,7 @@ def event_message(event: LoggedEvent) -> consent_pb2.ConsentEvent:
     message = consent_pb2.ConsentEvent(event_id=event.event_id, position=event.position, type=event.type,
                                        consent=consent_message(consent), reason=data["reason"] or "")
     message.consent.end_reason = data["reason"] or ""
-    message.occur_time.FromDatetime(event.occurred_at)
+    set_time(message.occur_time, event.occurred_at)
     return message
 
 

@@ -200,3 +200,18 @@ def test_history_and_events_in_proto(api):
     assert event.type == "pe.consent.revoked.v1" and event.reason == "revoked"
     assert event.consent.consent_id == consent.consent_id and event.consent.state == pb.CONSENT_STATE_REVOKED
     assert event.consent.sequence == 2 and event.consent.HasField("end_time")
+
+
+@pytest.mark.parametrize("instant", [
+    "2026-11-29T17:58:07.123456+00:00", "2026-03-29T03:00:00+02:00", "1970-01-01T00:00:00+00:00",
+    "1969-12-31T23:59:59.999999+00:00", "0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59.999999+00:00"])
+def test_set_time_gives_the_timestamp_from_datetime_gives(instant):
+    from datetime import datetime
+    from google.protobuf.timestamp_pb2 import Timestamp
+    from consent.servicer import set_time
+    value = datetime.fromisoformat(instant)
+    ours, theirs = Timestamp(), Timestamp()
+    set_time(ours, value)
+    theirs.FromDatetime(value)
+    assert ours == theirs
+    assert ours.ToDatetime(tzinfo=value.tzinfo) == value
