@@ -514,7 +514,7 @@ def follow_up(deps: Deps, contact_id: str, kind: str, *, claimed: bool, backoff:
     if context is None or context.follow_up != kind:
         return False  # removed meanwhile: a link is no longer wanted, a disable is what is due
     try:
-        _tell_identity(deps, context, kind)
+        link_sent = _tell_identity(deps, context, kind)
     except AccountDirectoryError as error:
         log.warning("identity follow-up failed, will retry", contact_id=contact_id, follow_up=kind,
                     error=str(error))
@@ -524,17 +524,19 @@ def follow_up(deps: Deps, contact_id: str, kind: str, *, claimed: bool, backoff:
         return False
     with deps.uow() as uow:
         # Changed again meanwhile: identity heard the older data, so the follow-up stays due.
-        done = uow.contacts.finish_follow_up(contact_id, kind, now=deps.clock.now(), seen=context.updated_at)
+        done = uow.contacts.finish_follow_up(contact_id, kind, now=deps.clock.now(), seen=context.updated_at,
+                                             link_sent=link_sent)
     log.info("identity follow-up done" if done else "contact changed meanwhile; follow-up stays due",
              contact_id=contact_id, follow_up=kind)
     return done
 
 
-def _tell_identity(deps: Deps, context, kind: str) -> None:
+def _tell_identity(deps: Deps, context, kind: str) -> bool:
+    """Answers whether a password-setup link went out."""
     if kind == "disable":
         deps.accounts.disable_account(context.account_id, actor_account_id=context.removed_by or "",
                                       reason="removed as contact of " + context.organisation_name)
-        return
+        return False
     link_due = kind == "link"
     if kind in ("profile", "email"):
         # The name and address are the organisation's to change; identity's copy follows, before
@@ -545,6 +547,7 @@ def _tell_identity(deps: Deps, context, kind: str) -> None:
     if link_due:
         purpose, mail_context = _link_request(context)
         deps.accounts.issue_setup_link(context.account_id, purpose, mail_context)
+    return link_due
 
 
 def _link_request(context) -> tuple[LinkPurpose, dict[str, str]]:

@@ -349,9 +349,12 @@ class ContactRepository:
                         .values(follow_up=kind, follow_up_attempts=0))
         return kind
 
-    def finish_follow_up(self, contact_id: str, kind: str, *, now: datetime, seen: datetime) -> bool:
+    def finish_follow_up(self, contact_id: str, kind: str, *, now: datetime, seen: datetime,
+                         link_sent: bool = False) -> bool:
         """Done, unless the contact changed after `seen` (then it is released, to run again)."""
-        done = {"link": {"link_issued_at": now}, "disable": {"account_disabled_at": now}}.get(kind, {})
+        done = {"account_disabled_at": now} if kind == "disable" else {}
+        if link_sent:
+            done["link_issued_at"] = now
         mine = and_(contacts.c.contact_id == contact_id, contacts.c.follow_up == kind)
         if self._c.execute(update(contacts).where(and_(mine, contacts.c.updated_at == seen))
                            .values(follow_up=None, claimed_until=None, **done)).rowcount == 1:

@@ -215,12 +215,21 @@ def _change(deps, contact, **values):
     return handlers.update_contact(handlers.UpdateContact(contact.contact_id, tuple(values), **values), deps)
 
 
+def _link_issued_at(engine, contact_id):
+    with engine.connect() as connection:
+        return connection.execute(select(repository.contacts.c.link_issued_at).where(
+            repository.contacts.c.contact_id == contact_id)).scalar_one()
+
+
 def test_a_new_address_reaches_the_account_with_a_new_link_while_no_password_is_set(
-        deps, accounts, factory, organisation_id):
+        deps, accounts, factory, organisation_id, engine, clock):
     contact = _add(deps, factory, organisation_id, role=ContactRole.CONTACT, email="typo@debrug.nk")
+    first_link_at = _link_issued_at(engine, contact.contact_id)
     accounts.links.clear()
     accounts.calls.clear()
+    clock.advance(timedelta(minutes=5))
     _change(deps, contact, email="piet@debrug.nl", name="Piet de Vries")
+    assert _link_issued_at(engine, contact.contact_id) == first_link_at + timedelta(minutes=5)
     account = accounts.accounts[contact.account_id]
     assert (account.email, account.display_name) == ("piet@debrug.nl", "Piet de Vries")
     assert accounts.calls == ["update_profile", "issue_setup_link"]
@@ -229,13 +238,17 @@ def test_a_new_address_reaches_the_account_with_a_new_link_while_no_password_is_
     assert handlers.follow_up_due(deps) == 0
 
 
-def test_a_new_address_after_the_password_is_set_sends_no_link(deps, accounts, factory, organisation_id):
+def test_a_new_address_after_the_password_is_set_sends_no_link(deps, accounts, factory, organisation_id,
+                                                                 engine, clock):
     contact = _add(deps, factory, organisation_id, role=ContactRole.CONTACT)
+    first_link_at = _link_issued_at(engine, contact.contact_id)
     accounts.accounts[contact.account_id].password_set = True
     accounts.links.clear()
+    clock.advance(timedelta(minutes=5))
     _change(deps, contact, email="nieuw@debrug.nl")
     assert accounts.accounts[contact.account_id].email == "nieuw@debrug.nl"
     assert accounts.links == []
+    assert _link_issued_at(engine, contact.contact_id) == first_link_at
 
 
 def test_a_new_name_alone_changes_the_account_and_sends_nothing(deps, accounts, factory, organisation_id):
