@@ -161,8 +161,8 @@ def consent_message(consent: Consent, into: consent_pb2.Consent | None = None) -
     if consent.end_reason is not None:
         message.end_reason = consent.end_reason.value
     if consent.end_date is not None:
-        end_date = message.end_date
-        end_date.year, end_date.month, end_date.day = consent.end_date.year, consent.end_date.month, consent.end_date.day
+        field, value = message.end_date, consent.end_date
+        field.year, field.month, field.day = value.year, value.month, value.day
     if consent.end_time is not None:
         set_time(message.end_time, consent.end_time)
     return message

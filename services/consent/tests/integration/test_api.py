@@ -242,7 +242,8 @@ def test_the_access_check_holds_one_connection_per_serving_thread_while_it_lives
 def test_on_sqlite_the_access_check_reads_through_mapped_pages_and_cannot_write(tmp_path):
     from consent.repository import SQLITE_MMAP_BYTES, _access_engine
     from consent_testkit import migrated_engine
-    engine = migrated_engine(f"sqlite:///{tmp_path / 'consent.db'}")  # SQLite's own settings, whatever the run's database
+    # SQLite's own settings, whatever database the run uses
+    engine = migrated_engine(f"sqlite:///{tmp_path / 'consent.db'}")
     access = _access_engine(engine)
     connection = access.raw_connection()
     try:
