@@ -4,9 +4,9 @@ The subject is the consent service as it serves: the real ConsentService service
 (its access check keeping a connection per serving thread) on a real database, served by
 svckit's GrpcHost, in a process of its own (bench/_consent_server.py). The anchor is a bare
 grpcio server, also in a process of its own, whose generic handler answers the same method with
-a fixed CheckAccessResponse. A
-client here calls each with 8 threads at once (one channel each), closed loop, on random
-(contact, professional) pairs of which half are allowed; the two sides take turns in short rounds.
+a fixed CheckAccessResponse. A client here calls each with 8 threads at once (one channel each),
+closed loop, on random (contact, professional) pairs of which half are allowed; the two sides
+take turns in short rounds.
 
 The table holds consents written straight into `consents` (a realistic mix: active with and without
 an end date, a few lapsed but not yet expired, revoked, expired, ended by the system). The figures
