@@ -44,3 +44,14 @@ def test_instants_round_trip_and_order_in_sqlite():
 def test_a_naive_datetime_is_refused():
     with pytest.raises(ValueError, match="timezone-aware"):
         UtcDateTime().process_bind_param(datetime(2026, 1, 1), sqlite.dialect())
+
+
+@pytest.mark.parametrize("stored, instant", [
+    ("2026-11-29 17:58:07.123456", datetime(2026, 11, 29, 17, 58, 7, 123456, tzinfo=timezone.utc)),
+    ("2026-11-29 17:58:07", datetime(2026, 11, 29, 17, 58, 7, tzinfo=timezone.utc)),   # SQLite's CURRENT_TIMESTAMP
+    ("2026-11-29T17:58:07.5", datetime(2026, 11, 29, 17, 58, 7, 500000, tzinfo=timezone.utc))])
+def test_sqlite_text_written_by_others_reads_back_as_the_utc_instant(stored, instant):
+    dialect = sqlite.dialect()
+    impl = UtcDateTime().dialect_impl(dialect)
+    read = impl.result_processor(dialect, None)(stored)
+    assert read == instant and read.tzinfo is timezone.utc
