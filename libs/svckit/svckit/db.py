@@ -9,6 +9,7 @@ from alembic.config import Config
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from svckit.config import mask_url
 from svckit.startup import DependencyError
@@ -21,11 +22,20 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
                          connect_args={"connect_timeout": 5})
 
 
-def _sqlite_engine(url: str) -> Engine:
+def make_unpooled_engine(url: str) -> Engine:
+    """Connections for callers that each keep theirs as long as they live, so no pool is kept: one
+    opens on checkout and closes on return. On PostgreSQL they are autocommit, for reads that
+    should cost one round trip each."""
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url, poolclass=NullPool)
+    return create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+
+
+def _sqlite_engine(url: str, **options) -> Engine:
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **options)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection, _record):

@@ -38,7 +38,7 @@ class UtcDateTime(TypeDecorator):
     cache_ok = True
 
     def load_dialect_impl(self, dialect):
-        return _SQLiteUtcText() if dialect.name == "sqlite" else dialect.type_descriptor(self.impl)
+        return _SQLiteUtcText() if dialect.name == "sqlite" else super().load_dialect_impl(dialect)
 
     def process_bind_param(self, value: datetime | None, dialect):
         if value is None:

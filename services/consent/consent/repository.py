@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import (BigInteger, Column, Date, Index, Integer, MetaData, String, Table, Text, and_,
-                        bindparam, create_engine, event, func, insert, literal_column, or_, select, text, true, update)
+                        bindparam, event, func, insert, literal_column, or_, select, text, true, update)
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import NullPool
 
+from svckit.db import make_unpooled_engine
 from svckit.event_outbox import Position, add_event, event_outbox_table
 from svckit.mail_outbox import OutgoingMail, enqueue_mail, mail_outbox_table
 from svckit.types import UtcDateTime
@@ -529,17 +529,15 @@ def _read_only_mapped(dbapi_connection, _record) -> None:
 
 def _access_engine(engine: Engine) -> Engine:
     """Connections for the access check, each held by one serving thread for as long as it lives
-    (see AccessQuery), so no pool is kept: a connection opens when a thread first checks and
-    closes when it ends. On PostgreSQL they are autocommit, so a check is one round trip. An
-    in-memory SQLite database exists only in its own connections, so it keeps the main engine."""
+    (see AccessQuery). An in-memory SQLite database exists only in its own connections, so it
+    keeps the main engine."""
     url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return engine
+    access = make_unpooled_engine(url.render_as_string(hide_password=False))
     if url.get_backend_name() == "sqlite":
-        if url.database in (None, "", ":memory:"):
-            return engine
-        access = create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(access, "connect", _read_only_mapped)
-        return access
-    return create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    return access
 
 
 class ConsentStore:

@@ -16,7 +16,6 @@ from datetime import date, datetime, timezone
 import grpc
 from sqlalchemy.exc import OperationalError
 
-from pe.common.v1 import common_pb2
 from pe.consent.v1 import consent_pb2, consent_pb2_grpc
 from svckit import rpc_errors
 from svckit.logs import get_logger
@@ -143,8 +142,8 @@ def set_time(field, instant: datetime) -> None:
     field.nanos = since.microseconds * 1000
 
 
-def _date(value: date) -> common_pb2.Date:
-    return common_pb2.Date(year=value.year, month=value.month, day=value.day)
+def set_date(field, value: date) -> None:
+    field.year, field.month, field.day = value.year, value.month, value.day
 
 
 def consent_message(consent: Consent, into: consent_pb2.Consent | None = None) -> consent_pb2.Consent:
@@ -161,8 +160,7 @@ def consent_message(consent: Consent, into: consent_pb2.Consent | None = None) -
     if consent.end_reason is not None:
         message.end_reason = consent.end_reason.value
     if consent.end_date is not None:
-        field, value = message.end_date, consent.end_date
-        field.year, field.month, field.day = value.year, value.month, value.day
+        set_date(message.end_date, consent.end_date)
     if consent.end_time is not None:
         set_time(message.end_time, consent.end_time)
     return message
@@ -174,7 +172,7 @@ def change_message(change: Change) -> consent_pb2.ConsentChange:
                                         contact_id=change.contact_id)
     set_time(message.occur_time, change.occurred_at)
     if change.end_date is not None:
-        message.end_date.CopyFrom(_date(change.end_date))
+        set_date(message.end_date, change.end_date)
     return message
 
 

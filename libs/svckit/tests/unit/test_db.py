@@ -1,7 +1,7 @@
 import pytest
 from sqlalchemy import inspect
 
-from svckit.db import check_database, make_engine, upgrade
+from svckit.db import check_database, make_engine, make_unpooled_engine, upgrade
 from svckit.startup import DependencyError
 
 MIGRATION = '''
@@ -48,3 +48,16 @@ def test_unreachable_database_is_one_clear_line_without_password():
     message = str(caught.value)
     assert "cannot reach the database" in message and "DATABASE_URL" in message
     assert "secret" not in message and "\n" not in message
+
+
+def test_an_unpooled_sqlite_engine_opens_a_connection_per_checkout_with_the_usual_settings(tmp_path):
+    engine = make_unpooled_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    first = engine.raw_connection()
+    second = engine.raw_connection()
+    try:
+        assert first.driver_connection is not second.driver_connection
+        assert first.cursor().execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    finally:
+        first.close()
+        second.close()
+    assert engine.pool.status().startswith("NullPool")
