@@ -4,7 +4,7 @@ KIND is
 - `consent`: the real ConsentService servicer (real ConsentStore, with the connections its
   access check keeps per serving thread, on DATABASE_URL; fakes only for the organisation and identity
   directories, which CheckAccess never calls) served by svckit's GrpcHost, as `python -m consent`
-  serves it;
+  serves it, CheckAccess on threads of its own (ACCESS_CHECK_WORKERS' default);
 - `echo`: a bare `grpc.server(ThreadPoolExecutor(16))` with a generic handler for the same method
   name that answers a fixed CheckAccessResponse (allowed, with a consent): the same transport and
   the same messages, no work.
@@ -36,14 +36,13 @@ def _consent_server(database_url: str):
     from svckit.clock import SystemClock
     from svckit.logs import configure_logging
     from svckit.process import open_database
-    from svckit.server import GrpcHost, Registration
+    from svckit.server import GrpcHost
 
-    from pe.consent.v1 import consent_pb2_grpc
-    from consent.__main__ import MIGRATIONS, SERVICE_NAME
+    from consent import config
+    from consent.__main__ import MIGRATIONS, api_registration
     from consent.handlers import Dependencies
     from consent.mails import Mails
     from consent.repository import ConsentStore
-    from consent.servicer import ConsentService
     from consent_testkit import PUBLIC_URL, Directory, FakeAccounts, FakeOrganisations
 
     configure_logging("consent", "WARNING")
@@ -52,8 +51,7 @@ def _consent_server(database_url: str):
     deps = Dependencies(store=ConsentStore(engine), clock=SystemClock(),
                         organisations=FakeOrganisations(directory), accounts=FakeAccounts(directory),
                         mails=Mails(PUBLIC_URL))
-    host = GrpcHost(port=0, registrations=[Registration(SERVICE_NAME, consent_pb2_grpc.add_ConsentServiceServicer_to_server,
-                                                        ConsentService(deps))],
+    host = GrpcHost(port=0, registrations=[api_registration(deps, config.load({}).access_check_workers)],
                     registry=CollectorRegistry(), max_workers=WORKERS, bind_host="127.0.0.1")
     host.start()
     host.mark_ready()

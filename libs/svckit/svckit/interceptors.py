@@ -1,4 +1,5 @@
-"""One server interceptor for what every call needs: its request id, and RED metrics.
+"""One server interceptor for what every call needs: its request id, RED metrics, and the
+threads that serve it.
 
 It runs on every RPC, so it is built for speed: the wrapped handler is made once per
 method and cached, metric children for the OK code are resolved up front, and a request
@@ -7,6 +8,8 @@ id is only made if something logs or calls onward without one from the caller.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from concurrent import futures
 
 import grpc
 
@@ -31,8 +34,12 @@ def _incoming_request_id(context) -> str | None:
 
 
 class ObservingInterceptor(grpc.ServerInterceptor):
-    def __init__(self, metrics: GrpcServerMetrics):
+    """Observes every call; a method named in `thread_pools` (by full name) runs on that pool."""
+
+    def __init__(self, metrics: GrpcServerMetrics,
+                 thread_pools: Mapping[str, futures.ThreadPoolExecutor] | None = None):
         self._metrics = metrics
+        self._pools = dict(thread_pools or {})
         self._handlers: dict[str, grpc.RpcMethodHandler] = {}
 
     def intercept_service(self, continuation, handler_call_details):
@@ -51,6 +58,9 @@ class ObservingInterceptor(grpc.ServerInterceptor):
             behaviour = getattr(handler, attribute)
             if behaviour is not None:
                 observed = self._observed(behaviour, streams, (kind, service, method))
+                pool = self._pools.get(full_method)
+                if pool is not None:  # how grpc lets a method choose its pool (its health service does too)
+                    observed.experimental_thread_pool = pool
                 return factory(observed, request_deserializer=handler.request_deserializer,
                                response_serializer=handler.response_serializer)
         return handler

@@ -29,6 +29,12 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE_NAME = consent_pb2.DESCRIPTOR.services_by_name["ConsentService"].full_name
 
 
+def api_registration(deps: Dependencies, access_check_workers: int) -> Registration:
+    """The consent API as every host of it serves it: CheckAccess on threads of its own."""
+    return Registration(SERVICE_NAME, consent_pb2_grpc.add_ConsentServiceServicer_to_server, ConsentService(deps),
+                        own_workers={"CheckAccess": access_check_workers})
+
+
 def bootstrap(settings: config.Settings, engine: Engine, *, clock: Clock | None = None,
               registry: CollectorRegistry | None = None) -> ServiceParts:
     """The composition root: every dependency of the service is built here and nowhere else."""
@@ -53,8 +59,7 @@ def bootstrap(settings: config.Settings, engine: Engine, *, clock: Clock | None 
         deps.store.close()
 
     return ServiceParts(
-        registrations=[Registration(SERVICE_NAME, consent_pb2_grpc.add_ConsentServiceServicer_to_server,
-                                    ConsentService(deps))],
+        registrations=[api_registration(deps, settings.access_check_workers)],
         workers=[Worker("consent-event-relay", relay.run, stop_relay),
                  Worker("consent-mail-relay", mail_relay.run, mail_relay.stop),
                  expiry.worker(),

@@ -25,6 +25,7 @@ class Settings:
     expiry_interval_seconds: float
     rpc_timeout_seconds: float
     clock_offset_seconds: float
+    access_check_workers: int
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -44,5 +45,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         # Moves this process's clock, for demos and system tests in which a day must pass.
         clock_offset_seconds=env.float("CLOCK_OFFSET_SECONDS", 0.0),
         rpc_timeout_seconds=env.float("RPC_TIMEOUT_SECONDS", 3.0, minimum=0.1),
+        # Threads of its own for CheckAccess: checks queue in order on a few threads rather than
+        # contend with each other and every other call; a few suffice, as a check holds its
+        # thread only for one indexed read.
+        access_check_workers=env.int("ACCESS_CHECK_WORKERS", 4, minimum=1, maximum=64),
     )
 

@@ -1,9 +1,7 @@
 """Outbox rows become CloudEvents on a real RabbitMQ; a relay dying before marking loses nothing."""
-import json
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import pika
 import pytest
 from cloudevents.core.bindings import rabbitmq as ce_rabbitmq
 from sqlalchemy import MetaData, select

@@ -134,3 +134,43 @@ def test_request_id_from_the_caller_reaches_the_handler_and_onward(host, channel
         other.drain(0)
     assert seen[0] == (("x-request-id", "abc-123"),)
     assert seen[1][0][0] == "x-request-id" and len(seen[1][0][1]) == 32
+
+
+def test_a_method_with_workers_of_its_own_runs_on_them_and_is_still_observed():
+    import threading
+    from svckit.server import Registration
+    served_by = {}
+
+    def add_named(_servicer, server):
+        def note(name):
+            def handler(request, context):
+                served_by.setdefault(name, set()).add(threading.current_thread().name)
+                return request
+            return grpc.unary_unary_rpc_method_handler(handler)
+        server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(
+            "test.Split", {"Hot": note("Hot"), "Other": note("Other")})])
+
+    registry = CollectorRegistry()
+    split = GrpcHost(port=0, registrations=[Registration("test.Split", add_named, None, own_workers={"Hot": 2})],
+                     registry=registry, bind_host="127.0.0.1")
+    split.start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{split.port}") as channel:
+            for _ in range(6):
+                assert channel.unary_unary("/test.Split/Hot")(b"x", timeout=2) == b"x"
+                assert channel.unary_unary("/test.Split/Other")(b"y", timeout=2) == b"y"
+    finally:
+        split.drain(0)
+    assert served_by["Hot"] and all(name.startswith("grpc-Hot_") for name in served_by["Hot"])
+    assert len(served_by["Hot"]) <= 2
+    assert not any(name.startswith("grpc-Hot") for name in served_by["Other"])
+    assert _sample(registry, "grpc_server_handled_total", grpc_type="unary", grpc_service="test.Split",
+                   grpc_method="Hot", grpc_code="OK") == 6
+    # drained: the method's own threads have ended too
+    assert not [t for t in threading.enumerate() if t.name.startswith("grpc-Hot_")]
+
+
+def test_a_method_needs_at_least_one_worker_of_its_own():
+    from svckit.server import Registration
+    with pytest.raises(ValueError, match="test.Split/Hot needs at least one worker"):
+        Registration("test.Split", lambda *_: None, None, own_workers={"Hot": 0})

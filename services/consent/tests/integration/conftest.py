@@ -7,19 +7,19 @@ import grpc
 import pytest
 from prometheus_client import CollectorRegistry
 
-from pe.consent.v1 import consent_pb2, consent_pb2_grpc
+from pe.consent.v1 import consent_pb2_grpc
 from pe.identity.v1 import identity_pb2_grpc
 from pe.organisation.v1 import organisation_pb2_grpc
 from svckit.amqp import ConfirmingPublisher, connect
 from svckit.clock import ManualClock
-from svckit.server import GrpcHost, Registration
+from svckit.server import GrpcHost
 
-from consent import events
+from consent import config, events
+from consent.__main__ import api_registration
 from consent.clients import GrpcAccountDirectory, GrpcOrganisationDirectory
 from consent.handlers import Dependencies
 from consent.mails import Mails
 from consent.repository import ConsentStore
-from consent.servicer import ConsentService
 from consent_testkit import (PUBLIC_URL, START, Directory, FakeIdentityServicer, FakeOrganisationServicer,
                              migrated_engine, start_server)
 
@@ -71,9 +71,8 @@ def deps(engine, others, clock):
 @pytest.fixture
 def consent_api(deps, port_factory):
     """A stub of the consent service, served by the real servicer with svckit's interceptors."""
-    host = GrpcHost(port=port_factory(), bind_host="127.0.0.1", registry=CollectorRegistry(), registrations=[
-        Registration(consent_pb2.DESCRIPTOR.services_by_name["ConsentService"].full_name,
-                     consent_pb2_grpc.add_ConsentServiceServicer_to_server, ConsentService(deps))])
+    host = GrpcHost(port=port_factory(), bind_host="127.0.0.1", registry=CollectorRegistry(),
+                    registrations=[api_registration(deps, config.load({}).access_check_workers)])
     host.start()
     host.mark_ready()
     channel = grpc.insecure_channel(f"127.0.0.1:{host.port}")

@@ -10,6 +10,7 @@ def test_defaults_run_locally():
     assert (settings.organisation_addr, settings.identity_addr) == ("127.0.0.1:50052", "127.0.0.1:50051")
     assert (settings.reminder_days, settings.expiry_interval_seconds) == (14, 60.0)
     assert settings.public_url.startswith("http") and "@" in settings.mail_from
+    assert settings.access_check_workers == 4
 
 
 @pytest.mark.parametrize("name, value, phrase", [
@@ -19,6 +20,7 @@ def test_defaults_run_locally():
     ("EXPIRY_INTERVAL_SECONDS", "soon", "EXPIRY_INTERVAL_SECONDS must be a number"),
     ("PUBLIC_URL", "ftp://x", "PUBLIC_URL must be a URL"),
     ("MAIL_FROM", "nobody", "MAIL_FROM must be an e-mail address"),
+    ("ACCESS_CHECK_WORKERS", "0", "ACCESS_CHECK_WORKERS must be at least 1"),
 ])
 def test_bad_settings_name_themselves(name, value, phrase):
     with pytest.raises(SettingError, match=phrase):
