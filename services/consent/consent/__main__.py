@@ -5,6 +5,7 @@ from pathlib import Path
 
 import grpc
 from prometheus_client import CollectorRegistry
+from sqlalchemy.engine import Engine
 
 from pe.consent.v1 import consent_pb2, consent_pb2_grpc
 from consent import config, events

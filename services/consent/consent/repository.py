@@ -8,23 +8,21 @@ already been able to see N.
 from __future__ import annotations
 
 import json
-import threading
-import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import (BigInteger, Column, Date, Index, Integer, MetaData, String, Table, Text, and_,
-                        bindparam, event, func, insert, literal_column, or_, select, text, true, update)
+                        bindparam, func, insert, literal_column, or_, select, text, true, update)
 from sqlalchemy.engine import Connection, Engine
 
-from svckit.db import make_unpooled_engine
 from svckit.event_outbox import Position, add_event, event_outbox_table
 from svckit.mail_outbox import OutgoingMail, enqueue_mail, mail_outbox_table
 from svckit.types import UtcDateTime
 
 from consent import events
+from consent.access_check import AccessQuery, access_engine
 from consent.domain import Addressee, ChangeKind, Consent, ConsentChanged, Reason, State
 
 # Any constant will do, as long as only consent writers use it in this database.
@@ -407,139 +405,6 @@ class Writer(Reader):
             self.connection.execute(insert(removed_contacts).values(contact_id=contact_id, removed_at=now))
 
 
-class DatabaseUnavailable(Exception):
-    """The database did not answer (the access check's own path, which bypasses SQLAlchemy's errors)."""
-
-
-class _HeldConnection:
-    """One serving thread's connection and cursor for the access check; back to the engine when
-    the thread ends. A cursor is kept too: making one costs the PostgreSQL driver more than the
-    query itself."""
-
-    def __init__(self, connection):
-        self.connection = connection
-        self.cursor = connection.cursor()
-
-    def release(self) -> None:
-        connection, self.connection, self.cursor = self.connection, None, None
-        if connection is not None:
-            connection.close()
-
-    def __del__(self):  # the thread that held it has ended
-        self.release()
-
-
-class AccessQuery:
-    """The access check on the database driver itself: one statement, compiled once by SQLAlchemy
-    for this dialect, its row converted by the column types' own processors.
-
-    It is the hottest path of the system: SQLAlchemy's Connection and Result wrappers, and even a
-    pool checkout per call, cost more than the query itself. So every serving thread keeps one
-    connection of the engine's for as long as it lives (gRPC's workers live as long as the
-    server), which bounds the connections by the worker threads. The statement commits nothing
-    and holds no transaction open, so each check sees every commit made before it.
-    """
-
-    def __init__(self, engine: Engine):
-        self._engine, dialect = engine, engine.dialect
-        compiled = _ACCESS_QUERY.compile(dialect=dialect)
-        self._sql = str(compiled)
-        fixed = {name: bind.value for name, bind in compiled.binds.items()
-                 if name not in ("contact_id", "professional_id", "now")}  # the limit (and offset)
-        if dialect.positional:  # a template to copy, and where the three values go in it
-            order = compiled.positiontup
-            self._template = [fixed.get(name) for name in order]
-            self._slots = tuple(order.index(name) for name in ("contact_id", "professional_id", "now"))
-        else:
-            self._template, self._slots = fixed, None
-        self._bind_now = UtcDateTime().dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
-        processors = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in _ACCESS_COLUMNS]
-        self._processors = [(i, process) for i, process in enumerate(processors) if process is not None]
-        self._disconnect = dialect.loaded_dbapi.OperationalError
-        self._local = threading.local()
-        self._held: weakref.WeakSet[_HeldConnection] = weakref.WeakSet()
-        self._held_lock = threading.Lock()
-
-    def _connection(self):
-        held = getattr(self._local, "held", None)
-        if held is None or held.connection is None:
-            held = self._local.held = _HeldConnection(self._engine.raw_connection())
-            with self._held_lock:
-                self._held.add(held)
-        return held
-
-    def close(self) -> None:
-        """Give back every thread's connection (at shutdown)."""
-        with self._held_lock:
-            held, self._held = list(self._held), weakref.WeakSet()
-        for each in held:
-            each.release()
-
-    def __call__(self, contact_id: str, professional_id: str, now: datetime) -> Consent | None:
-        row = self._fetch(self._params(contact_id, professional_id, self._bind_now(now)))
-        if row is None:
-            return None
-        values = list(row)
-        for i, process in self._processors:  # only the columns the driver does not give as they are
-            values[i] = process(values[i])
-        (consent_id, professional_id, registration, organisation_id, contact_id, valid_from, end_date,
-         sequence) = values
-        return Consent(consent_id=consent_id, professional_id=professional_id,
-                       pe_registration_number=registration, organisation_id=organisation_id,
-                       contact_id=contact_id, valid_from=valid_from, end_date=end_date, state=State.ACTIVE,
-                       end_time=None, end_reason=None, sequence=sequence)
-
-    def _params(self, contact_id: str, professional_id: str, now):
-        if self._slots is None:
-            return {**self._template, "contact_id": contact_id, "professional_id": professional_id, "now": now}
-        values = self._template.copy()
-        at_contact, at_professional, at_now = self._slots
-        values[at_contact], values[at_professional], values[at_now] = contact_id, professional_id, now
-        return values
-
-    def _fetch(self, params) -> tuple | None:
-        for attempt in (1, 2):
-            held = self._connection()
-            try:
-                held.cursor.execute(self._sql, params)
-                rows = held.cursor.fetchall()  # to the end, so SQLite holds no read snapshot after
-                return rows[0] if rows else None
-            except self._disconnect as error:
-                # A connection the database dropped fails once; this is a read, so try once more.
-                held.connection.invalidate()
-                held.release()
-                if attempt == 2:
-                    first_line = str(error).strip().split("\n")[0]
-                    raise DatabaseUnavailable(first_line) from None
-        return None  # pragma: no cover
-
-
-SQLITE_MMAP_BYTES = 1 << 30
-
-
-def _read_only_mapped(dbapi_connection, _record) -> None:
-    """An SQLite connection that only reads, through memory-mapped pages: a lookup then makes no
-    read() calls, and every thread's connection shares the operating system's page cache instead
-    of filling a page cache of its own."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA query_only = ON")
-    cursor.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
-    cursor.close()
-
-
-def _access_engine(engine: Engine) -> Engine:
-    """Connections for the access check, each held by one serving thread for as long as it lives
-    (see AccessQuery). An in-memory SQLite database exists only in its own connections, so it
-    keeps the main engine."""
-    url = engine.url
-    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
-        return engine
-    access = make_unpooled_engine(url.render_as_string(hide_password=False))
-    if url.get_backend_name() == "sqlite":
-        event.listen(access, "connect", _read_only_mapped)
-    return access
-
-
 class ConsentStore:
     """The unit of work: serialised write transactions, plain reads, and the access check.
 
@@ -548,8 +413,8 @@ class ConsentStore:
 
     def __init__(self, engine: Engine):
         self._engine = engine
-        self._access_engine = _access_engine(engine)
-        self._access_query = AccessQuery(self._access_engine)
+        self._access_engine = access_engine(engine)
+        self._access_query = AccessQuery(self._access_engine, _ACCESS_QUERY, _ACCESS_COLUMNS)
 
     def check_access(self, contact_id: str, professional_id: str, now: datetime) -> Consent | None:
         return self._access_query(contact_id, professional_id, now)

@@ -24,7 +24,8 @@ from consent import handlers
 from consent.clients import DirectoryUnavailable
 from consent.domain import (MAX_CONTACTS_PER_GRANT, ChangeKind, Consent, ConsentNotActive, ConsentNotFound,
                             EndDateInPast, NotContactsOf, OrganisationNotAuthorised, ProfessionalUnknown, State)
-from consent.repository import Change, DatabaseUnavailable, LoggedEvent, PageKey
+from consent.access_check import DatabaseUnavailable
+from consent.repository import Change, LoggedEvent, PageKey
 
 log = get_logger(__name__)
 

@@ -195,6 +195,23 @@ def test_a_thread_that_keeps_its_connection_sees_a_revocation_on_its_very_next_c
         assert check().consent_id == again.consent_id
 
 
+def test_the_access_check_answers_the_consent_as_stored(deps, world, clock):
+    from datetime import date
+    from consent import handlers
+    clock.set(clock.now().replace(microsecond=123456))  # the check must keep every digit of valid_from
+    open_ended, ending = handlers.grant_consents(handlers.GrantConsents(
+        world.professional, "PE-7", world.organisation, tuple(world.contacts[:1]), None), deps).consents + \
+        handlers.grant_consents(handlers.GrantConsents(
+            world.professional, "PE-7", world.organisation, tuple(world.contacts[1:2]), date(2027, 10, 31)),
+            deps).consents
+    with deps.store.reading() as reader:
+        stored = [reader.get(open_ended.consent_id), reader.get(ending.consent_id)]
+    checked = [deps.store.check_access(c.contact_id, world.professional, clock.now()) for c in stored]
+    assert checked == stored
+    assert stored[0].valid_from.microsecond == 123456 and stored[1].end_date == date(2027, 10, 31)
+    assert deps.store.check_access(world.contacts[2], world.professional, clock.now()) is None
+
+
 def _eventually(condition, timeout=10.0):
     import time
     deadline = time.monotonic() + timeout
@@ -240,11 +257,11 @@ def test_the_access_check_holds_one_connection_per_serving_thread_while_it_lives
 
 
 def test_on_sqlite_the_access_check_reads_through_mapped_pages_and_cannot_write(tmp_path):
-    from consent.repository import SQLITE_MMAP_BYTES, _access_engine
+    from consent.access_check import SQLITE_MMAP_BYTES, access_engine
     from consent_testkit import migrated_engine
     # SQLite's own settings, whatever database the run uses
     engine = migrated_engine(f"sqlite:///{tmp_path / 'consent.db'}")
-    access = _access_engine(engine)
+    access = access_engine(engine)
     connection = access.raw_connection()
     try:
         cursor = connection.cursor()
