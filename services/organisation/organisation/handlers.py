@@ -99,6 +99,12 @@ class Mails(Protocol):
     def authorisation_confirmation(self, contact: Contact, organisation: Organisation, authorised_at: datetime):
         ...
 
+    def rejection_notice(self, contact: Contact, organisation: Organisation, reason: str, decided_at: datetime):
+        ...
+
+    def suspension_notice(self, contact: Contact, organisation: Organisation, reason: str, decided_at: datetime):
+        ...
+
 
 class RequestInProgress(Exception):
     """A request with this idempotency key is still being handled."""
@@ -310,7 +316,7 @@ def update_organisation(command: UpdateOrganisation, deps: Deps) -> Organisation
 
 
 def change_organisation_status(command: ChangeStatus, deps: Deps) -> Organisation:
-    """Authorise, reject or suspend; authorisation mails the administrator and second contact."""
+    """Authorise, reject or suspend; each decision is mailed to the administrator and second contact."""
     violations = Violations()
     actor = clean_text(command.actor_account_id, "actor_account_id", violations, maximum=MAX_ACTOR)
     reason = clean_reason(command.reason, violations, required=command.to_status in REASON_REQUIRED)
@@ -323,13 +329,20 @@ def change_organisation_status(command: ChangeStatus, deps: Deps) -> Organisatio
         uow.organisations.save(changed)
         uow.transitions.add(transition)
         uow.outbox.add_event(event)
-        if changed.status is OrganisationStatus.AUTHORISED:
-            for contact in uow.contacts.active_with_roles(changed.organisation_id, MANAGING_ROLES):
-                uow.outbox.add_mail(deps.mails.authorisation_confirmation(contact, changed, now), now)
+        for contact in uow.contacts.active_with_roles(changed.organisation_id, MANAGING_ROLES):
+            uow.outbox.add_mail(_decision_mail(deps.mails, contact, changed, reason, now), now)
     deps.events_committed()
     log.info("organisation status changed", organisation_id=changed.organisation_id,
              from_status=organisation.status.value, to_status=changed.status.value)
     return changed
+
+
+def _decision_mail(mails: Mails, contact: Contact, organisation: Organisation, reason: str, now: datetime):
+    if organisation.status is OrganisationStatus.AUTHORISED:
+        return mails.authorisation_confirmation(contact, organisation, now)
+    if organisation.status is OrganisationStatus.REJECTED:
+        return mails.rejection_notice(contact, organisation, reason, now)
+    return mails.suspension_notice(contact, organisation, reason, now)
 
 
 def list_transitions(organisation_id: str, deps: Deps) -> list[Transition]:

@@ -1,5 +1,8 @@
 """The organisation's mails, from Jinja2 templates: text and HTML, Dutch unless the contact prefers English.
 
+Each of the operator's decisions is mailed to the administrator and second contact: the
+authorisation with what they can now do, a rejection or suspension with the operator's reason.
+
 Templates live in organisation/templates/ as <mail>.<language>.{subject.txt,txt,html}; HTML is
 escaped, text is not. Rendering is pure: the caller queues the result in the mail outbox.
 """
@@ -44,6 +47,21 @@ class MailComposer:
             "contact_name": contact.name, "organisation_name": organisation.name,
             "authorised_on": dutch_date(authorised_at), "role_label": _ROLE_LABELS[language][contact.role],
             "login_url": self._login_url,
+        })
+
+    def rejection_notice(self, contact: Contact, organisation: Organisation, reason: str,
+                         decided_at: datetime) -> OutgoingMail:
+        return self._decision("rejection_notice", contact, organisation, reason, decided_at)
+
+    def suspension_notice(self, contact: Contact, organisation: Organisation, reason: str,
+                          decided_at: datetime) -> OutgoingMail:
+        return self._decision("suspension_notice", contact, organisation, reason, decided_at)
+
+    def _decision(self, name: str, contact: Contact, organisation: Organisation, reason: str,
+                  decided_at: datetime) -> OutgoingMail:
+        return self._render(name, contact.language, contact.email, {
+            "contact_name": contact.name, "organisation_name": organisation.name,
+            "decided_on": dutch_date(decided_at), "reason": reason,
         })
 
     def _render(self, name: str, language: Language, recipient: str, context: dict) -> OutgoingMail:

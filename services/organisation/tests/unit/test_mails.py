@@ -1,4 +1,4 @@
-"""The authorisation mail: Dutch by default, English on request, text and HTML, HTML escaped."""
+"""The decision mails: Dutch by default, English on request, text and HTML, HTML escaped."""
 from datetime import datetime, timezone
 
 from organisation.domain import (Address, Contact, ContactRole, Language, Organisation, OrganisationDetails,
@@ -45,3 +45,26 @@ def test_names_are_escaped_in_html_only():
     assert "Jansen & Zn <script>" in mail.subject and "<b>Anna</b>" in mail.text_body
     assert "Jansen &amp; Zn &lt;script&gt;" in mail.html_body and "&lt;b&gt;Anna&lt;/b&gt;" in mail.html_body
     assert "<script>" not in mail.html_body
+
+
+def test_a_rejection_gives_the_reason_and_what_it_means():
+    mail = MailComposer("https://pe.example").rejection_notice(_contact(), _organisation(), "Geen werkgever", NOW)
+    assert mail.subject == "De Brug is niet geautoriseerd op pe-insight"
+    assert "op 01-01-2027 afgewezen" in mail.text_body and "Reden: Geen werkgever" in mail.text_body
+    assert "Professionals zien uw organisatie niet" in mail.text_body
+    assert "<p>Reden: Geen werkgever</p>" in mail.html_body
+
+
+def test_a_suspension_says_that_access_given_has_ended():
+    mail = MailComposer("https://pe.example").suspension_notice(
+        _contact(Language.EN), _organisation(), "Unpaid invoices", NOW)
+    assert mail.subject == "De Brug has been suspended on pe-insight"
+    assert "on 01-01-2027" in mail.text_body and "Reason: Unpaid invoices" in mail.text_body
+    assert "The access professionals gave to your contacts has ended." in mail.text_body.replace("\n", " ")
+    assert '<html lang="en">' in mail.html_body
+
+
+def test_a_reason_is_escaped_in_html_only():
+    mail = MailComposer("https://pe.example").suspension_notice(_contact(), _organisation(), "<i>fraude</i> & meer", NOW)
+    assert "Reden: <i>fraude</i> & meer" in mail.text_body
+    assert "Reden: &lt;i&gt;fraude&lt;/i&gt; &amp; meer" in mail.html_body and "<i>" not in mail.html_body

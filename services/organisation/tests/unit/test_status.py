@@ -1,4 +1,4 @@
-"""Operator transitions: recorded, evented, and authorisation mailed to administrator and second contact."""
+"""Operator transitions: recorded, evented, and each decision mailed to administrator and second contact."""
 import json
 from datetime import timedelta
 
@@ -72,6 +72,32 @@ def test_a_removed_second_contact_gets_no_mail(deps, registered, factory, engine
     assert [mail.recipient for mail in _mails(engine)] == ["anna@debrug.nl"]
 
 
+@pytest.mark.parametrize("decision, subject, phrase", [
+    (OrganisationStatus.REJECTED, "is niet geautoriseerd op pe-insight", "op 28-11-2026 afgewezen"),
+    (OrganisationStatus.SUSPENDED, "is geschorst op pe-insight", "op 28-11-2026 geschorst"),
+])
+def test_a_rejection_or_suspension_is_mailed_with_its_reason(deps, registered, factory, engine, clock, decision,
+                                                             subject, phrase):
+    organisation_id = registered.organisation.organisation_id
+    handlers.add_contact(factory.new_contact(organisation_id, role=ContactRole.SECOND_CONTACT, name="Ben Bakker",
+                                             email="ben@debrug.nl", language=Language.EN), deps)
+    handlers.add_contact(factory.new_contact(organisation_id, role=ContactRole.CONTACT, email="carl@debrug.nl"),
+                         deps)
+    if decision is OrganisationStatus.SUSPENDED:
+        _change(deps, organisation_id, OrganisationStatus.AUTHORISED)
+    with engine.begin() as connection:  # only what this decision sends
+        connection.execute(repository.mail_outbox.delete())
+    clock.advance(timedelta(hours=2))
+
+    _change(deps, organisation_id, decision, reason="KvK number belongs to another company")
+
+    anna, ben = _mails(engine)
+    assert (anna.recipient, ben.recipient) == ("anna@debrug.nl", "ben@debrug.nl")
+    assert anna.subject == f"Uitzendbureau De Brug B.V. {subject}"
+    assert phrase in anna.text_body and "Reden: KvK number belongs to another company" in anna.text_body
+    assert "Reason: KvK number belongs to another company" in ben.text_body and "Dear Ben Bakker" in ben.text_body
+
+
 def test_reject_and_suspend_need_a_reason(deps, registered):
     organisation_id = registered.organisation.organisation_id
     for status in (OrganisationStatus.REJECTED, OrganisationStatus.SUSPENDED):
@@ -108,7 +134,10 @@ def test_the_life_of_an_organisation(deps, registered, engine):
         "pe.organisation.authorised.v1"]
     suspended = json.loads(_events(engine)[2].data)
     assert suspended["reason"] == "unpaid invoices"
-    assert len(_mails(engine)) == 2, "each authorisation is confirmed"
+    assert [mail.subject for mail in _mails(engine)] == [
+        "Uitzendbureau De Brug B.V. is geautoriseerd op pe-insight",
+        "Uitzendbureau De Brug B.V. is geschorst op pe-insight",
+        "Uitzendbureau De Brug B.V. is geautoriseerd op pe-insight"], "each decision is mailed"
 
 
 def test_a_rejected_organisation_stays_rejected(deps, registered, factory):
