@@ -425,8 +425,10 @@ def consent_access(quick: bool) -> Comparison:
             sides[side].update({prefix[kind] + key: value for key, value in result[side].items()})
         ratio = result[SUBJECT]["p50_us"] / result[ANCHOR]["p50_us"]
         p95_ms = result[SUBJECT]["p95_us"] / 1000
+        # The echo's own p95 beside the absolute limit: what this machine allows any call at 8 callers.
         details["targets"][kind] = {"p50_ratio": ratio, "p50_ratio_met": ratio <= 1.5,
-                                    "p95_ms": p95_ms, "p95_under_5ms": p95_ms < P95_LIMIT_MS}
+                                    "p95_ms": p95_ms, "p95_under_5ms": p95_ms < P95_LIMIT_MS,
+                                    "echo_p95_ms": result[ANCHOR]["p95_us"] / 1000}
     details["consent_p50_largest_over_smallest"] = {  # 1.0: the check does not slow as the table grows
         kind: by_size[str(sizes["sizes"][-1])]["consent_p50_us"] / by_size[str(sizes["sizes"][0])]["consent_p50_us"]
         for kind, by_size in details["scaling"].items()}
