@@ -40,6 +40,8 @@ class Registration:
         for method, workers in self.own_workers.items():
             if workers < 1:
                 raise ValueError(f"{self.service_name}/{method} needs at least one worker, not {workers}")
+            if self.servicer is not None and not callable(getattr(self.servicer, method, None)):
+                raise ValueError(f"{self.service_name} has no method {method} to give workers of its own")
 
 
 class GrpcHost:

@@ -170,7 +170,14 @@ def test_a_method_with_workers_of_its_own_runs_on_them_and_is_still_observed():
     assert not [t for t in threading.enumerate() if t.name.startswith("grpc-Hot_")]
 
 
-def test_a_method_needs_at_least_one_worker_of_its_own():
+def test_a_method_needs_at_least_one_worker_of_its_own_and_must_exist():
     from svckit.server import Registration
     with pytest.raises(ValueError, match="test.Split/Hot needs at least one worker"):
         Registration("test.Split", lambda *_: None, None, own_workers={"Hot": 0})
+
+    class Split:
+        def Hot(self, request, context):
+            return request
+    Registration("test.Split", lambda *_: None, Split(), own_workers={"Hot": 2})
+    with pytest.raises(ValueError, match="test.Split has no method Hott"):
+        Registration("test.Split", lambda *_: None, Split(), own_workers={"Hott": 2})
