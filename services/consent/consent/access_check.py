@@ -33,6 +33,22 @@ class DatabaseUnavailable(Exception):
     """The database did not answer (the access check's own path, which bypasses SQLAlchemy's errors)."""
 
 
+def _fixed_values(compiled, encode=lambda value: value) -> dict:
+    """What the statement binds besides the three values of a check (its limit)."""
+    return {name: encode(bind.value) for name, bind in compiled.binds.items() if name not in _BOUND}
+
+
+def _parameter_layout(compiled, order: Sequence[str], encode=lambda value: value) -> tuple[list, tuple[int, ...]]:
+    """Positional parameters in `order`: a template to copy with the fixed values in place, and
+    where the three values of a check go in it."""
+    fixed = _fixed_values(compiled, encode)
+    return [fixed.get(name) for name in order], tuple(order.index(name) for name in _BOUND)
+
+
+def _now_binder(dialect: Dialect) -> Callable[[datetime], object]:
+    return UtcDateTime().dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
+
+
 class _CursorStatement:
     """Any driver: the statement as SQLAlchemy compiled it, on a cursor kept with the connection
     (making a cursor costs some drivers more than the query)."""
@@ -40,14 +56,11 @@ class _CursorStatement:
     def __init__(self, query: Select, dialect: Dialect):
         compiled = query.compile(dialect=dialect)
         self._sql = str(compiled)
-        fixed = {name: bind.value for name, bind in compiled.binds.items() if name not in _BOUND}
-        if dialect.positional:  # a template to copy, and where the three values go in it
-            order = compiled.positiontup
-            self._template = [fixed.get(name) for name in order]
-            self._slots = tuple(order.index(name) for name in _BOUND)
+        if dialect.positional:
+            self._template, self._slots = _parameter_layout(compiled, compiled.positiontup)
         else:
-            self._template, self._slots = fixed, None
-        self._bind_now = UtcDateTime().dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
+            self._template, self._slots = _fixed_values(compiled), None
+        self._bind_now = _now_binder(dialect)
 
     def params(self, contact_id: str, professional_id: str, now: datetime):
         now = self._bind_now(now)
@@ -83,10 +96,8 @@ class _PreparedStatement:
             order.append(match.group(1))
             return f"${len(order)}"
         self._sql = re.sub(r"%\((\w+)\)s", numbered, str(compiled)).encode()
-        fixed = {name: str(bind.value).encode() for name, bind in compiled.binds.items() if name not in _BOUND}
-        self._template = [fixed.get(name) for name in order]
-        self._slots = tuple(order.index(name) for name in _BOUND)
-        self._bind_now = UtcDateTime().dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
+        self._template, self._slots = _parameter_layout(compiled, order, lambda value: str(value).encode())
+        self._bind_now = _now_binder(dialect)
 
     def params(self, contact_id: str, professional_id: str, now: datetime) -> list[bytes]:
         values = self._template.copy()

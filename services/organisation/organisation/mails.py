@@ -3,8 +3,9 @@
 Each of the operator's decisions is mailed to the administrator and second contact: the
 authorisation with what they can now do, a rejection or suspension with the operator's reason.
 
-Templates live in organisation/templates/ as <mail>.<language>.{subject.txt,txt,html}; HTML is
-escaped, text is not. Rendering is pure: the caller queues the result in the mail outbox.
+Templates live in organisation/templates/ as <mail>.<language>.{subject.txt,txt,html}; the HTML
+ones extend _layout.<language>.html (greeting, sign-off). HTML is escaped, text is not. Rendering
+is pure: the caller queues the result in the mail outbox.
 """
 from __future__ import annotations
 
