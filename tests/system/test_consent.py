@@ -182,5 +182,7 @@ def test_removing_a_contact_and_suspending_the_organisation_end_consents(stack, 
     suspended = _wait_for_state(professional, by_contact[staying.contact_id], "ended")
     assert suspended["end_reason"] == "organisation_suspended"
     assert staying.api.get(f"/dossiers/{professional.account_id}").status_code == 404
+    notice = mailbox.wait_for(admin.email, containing="is geschorst")
+    assert "Reden: Onderzoek naar misbruik" in notice.text
     history = professional.api.get("/consents/history").json()["changes"]
     assert [c["kind"] for c in history if c["consent_id"] == by_contact[staying.contact_id]] == ["granted", "ended"]

@@ -113,9 +113,11 @@ def test_who_may_see_transitions(world):
 
 
 def test_only_the_operator_decides_on_organisations(world, stack, mailbox):
-    org_c, _ = register(stack, mailbox, "Detachering Gamma")
+    org_c, admin_c = register(stack, mailbox, "Detachering Gamma")
     _expect(world, "POST", f"/organisations/{org_c}/reject", (403, 403, 403, 403, 403, 403, 200, 401),
             body={"reason": "KvK-nummer hoort bij een ander bedrijf"})
+    rejected = mailbox.wait_for(admin_c.email, containing="niet geautoriseerd")
+    assert "Reden: KvK-nummer hoort bij een ander bedrijf" in rejected.text
     transitions = world.operator.api.get(f"/organisations/{org_c}/transitions").json()["transitions"]
     assert transitions[-1]["to_status"] == "rejected"
     assert transitions[-1]["actor_account_id"] == world.operator.account_id
