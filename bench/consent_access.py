@@ -207,9 +207,18 @@ class Database:
         if self.kind == "postgresql":
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.execute(text("VACUUM ANALYZE consents"))
+                connection.execute(text("CHECKPOINT"))  # its writes out of the way before measuring
         else:
             with self.engine.connect() as connection:
                 connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def background_writes(self) -> int | None:
+        """Pages PostgreSQL's checkpointer and background writer have written so far (None on SQLite):
+        work that takes CPU from both sides while they are measured."""
+        if self.kind != "postgresql":
+            return None
+        with self.engine.connect() as connection:
+            return connection.execute(text("SELECT buffers_checkpoint + buffers_clean FROM pg_stat_bgwriter")).scalar_one()
 
     def plan(self, pair: _Pair) -> list[str]:
         """How the database runs the access check's own statement."""
@@ -372,7 +381,7 @@ def consent_access(quick: bool) -> Comparison:
     pinned_before = os.sched_getaffinity(0)
     figures: dict[str, dict] = {}
     details: dict = {"postgres": postgres_note, "placement": placed, "scaling": {}, "by_round": {}, "plans": {},
-                     "insert_s": {}, "targets": {}}
+                     "insert_s": {}, "targets": {}, "background_writes": {}}
     with ExitStack() as stack:
         if client_cpus:
             os.sched_setaffinity(0, client_cpus)
@@ -402,7 +411,11 @@ def consent_access(quick: bool) -> Comparison:
                 warm(subject, data.queries(size, sizes["warmup"], rng))
                 warm(anchor, data.queries(size, sizes["warmup"] // 4, rng))
                 pairs = data.queries(size, calls, rng)
+                written_before = database.background_writes()
                 result = compare(subject, anchor, pairs, rounds)
+                if written_before is not None:
+                    details["background_writes"].setdefault(database.kind, {})[str(size)] = \
+                        database.background_writes() - written_before
                 ours, echo = result["figures"][SUBJECT], result["figures"][ANCHOR]
                 details["scaling"].setdefault(database.kind, {})[str(size)] = {
                     "consent_p50_us": ours["p50_us"], "consent_p95_us": ours["p95_us"],
