@@ -55,6 +55,10 @@ def test_consent_access_quick_runs_and_writes_its_figures():
     assert "sqlite" in result["details"]["scaling"]
     for kind, by_size in result["details"]["scaling"].items():
         assert set(by_size) == {str(size) for size in result["parameters"]["sizes"]}, kind
+    if "postgresql" in result["details"]["scaling"]:  # what PostgreSQL wrote in the background, per size
+        written = result["details"]["background_writes"]["postgresql"]
+        assert set(written) == {str(size) for size in result["parameters"]["sizes"]}
+        assert all(isinstance(pages, int) and pages >= 0 for pages in written.values()), written
 
 
 def test_consent_events_quick_runs_and_writes_its_figures(amqp_url):
