@@ -45,17 +45,18 @@ from bench.harness import (REPO_ROOT, Comparison, Samples, Side, Target, benchma
 from pe.consent.v1 import consent_pb2, consent_pb2_grpc
 from consent.__main__ import MIGRATIONS
 from consent.domain import valid_until
-from consent.repository import _ACCESS_QUERY, consents
+from consent.repository import ConsentStore, consents
 from svckit.process import open_database
-from svckit.types import UtcDateTime
 
 # Many short rounds rather than a few long ones: on a shared virtual machine the speed of the
 # whole box drifts by tens of per cent within minutes, and short alternating rounds put the
 # same drift on both sides.
 FULL = {"sizes": (1_000, 100_000, 1_000_000), "main_size": 100_000, "main_calls": 20_000, "main_rounds": 20,
-        "scale_calls": 10_000, "scale_rounds": 10, "warmup": 2_000}
+        "scale_calls": 10_000, "scale_rounds": 10, "warmup": 2_000,
+        "placement_calls": 6_000, "placement_rounds": 6}
 QUICK = {"sizes": (1_000, 20_000), "main_size": 20_000, "main_calls": 1_000, "main_rounds": 2,
-         "scale_calls": 1_000, "scale_rounds": 2, "warmup": 200}
+         "scale_calls": 1_000, "scale_rounds": 2, "warmup": 200,
+         "placement_calls": 1_000, "placement_rounds": 2}
 CALLERS = 8
 BATCH = 10_000           # rows per executemany
 PROFESSIONALS = 20_000   # consents spread over this many professionals
@@ -220,19 +221,23 @@ class Database:
         with self.engine.connect() as connection:
             return connection.execute(text("SELECT buffers_checkpoint + buffers_clean FROM pg_stat_bgwriter")).scalar_one()
 
+    def backend_pids(self) -> list[int]:
+        """PostgreSQL's server processes serving this scratch database now (none on SQLite), other
+        than the one answering this question."""
+        if self.kind != "postgresql":
+            return []
+        with self.engine.connect() as connection:
+            return list(connection.execute(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )).scalars())
+
     def plan(self, pair: _Pair) -> list[str]:
         """How the database runs the access check's own statement."""
-        dialect = self.engine.dialect
-        compiled = _ACCESS_QUERY.compile(dialect=dialect)
-        bind_now = UtcDateTime().dialect_impl(dialect).bind_processor(dialect)
-        values = {name: bind.value for name, bind in compiled.binds.items()}
-        values.update(contact_id=pair.contact_id, professional_id=pair.professional_id,
-                      now=bind_now(datetime.now(timezone.utc)))
-        params = tuple(values[name] for name in compiled.positiontup) if dialect.positional else values
-        explain = "EXPLAIN " if self.kind == "postgresql" else "EXPLAIN QUERY PLAN "
-        with self.engine.connect() as connection:
-            rows = connection.exec_driver_sql(explain + str(compiled), params).all()
-        return [str(row[-1]) for row in rows]
+        store = ConsentStore(self.engine)
+        try:
+            return store.access_plan(pair.contact_id, pair.professional_id, datetime.now(timezone.utc))
+        finally:
+            store.close()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -250,6 +255,23 @@ def scratch_postgres(admin_url: str) -> Database:
 
 # --- the servers and the load ------------------------------------------------------------------------
 
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pids: list[int]) -> float | None:
+    """CPU time (user and system) the processes have used so far, from /proc (None where there is
+    none, or a process is gone)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime
+    return total
+
+
 class ServerProcess:
     """bench/_consent_server.py in a process of its own; stops when its stdin closes."""
 
@@ -265,6 +287,7 @@ class ServerProcess:
             self.stop()
             raise RuntimeError(f"{name} server did not start (exit {self._process.returncode})")
         self.port = int(line.split()[1])
+        self.pid = self._process.pid
         self.channels = [grpc.insecure_channel(f"127.0.0.1:{self.port}") for _ in range(CALLERS)]
         for channel in self.channels:
             grpc.channel_ready_future(channel).result(timeout=CALL_TIMEOUT_S)
@@ -320,18 +343,55 @@ def _requests(pairs: list[_Pair]) -> list:
     return [consent_pb2.CheckAccessRequest(contact_id=p.contact_id, professional_id=p.professional_id) for p in pairs]
 
 
-def compare(subject: ServerProcess, anchor: ServerProcess, pairs: list[_Pair], rounds: int) -> dict:
+class CpuUse:
+    """CPU time per call of each server process (and of the database's, behind the subject), summed
+    over the rounds: on a saturated server the p50 is the callers times this, so it says where a
+    ratio comes from."""
+
+    def __init__(self, database_pids: list[int]):
+        self._database_pids = database_pids
+        self._seconds: dict[str, float] = {}
+        self._calls: dict[str, int] = {}
+
+    def _measured(self, server: ServerProcess) -> dict[str, list[int]]:
+        measured = {server.name: [server.pid]}
+        if server.name == SUBJECT and self._database_pids:
+            measured["database"] = self._database_pids
+        return measured
+
+    def start(self, server: ServerProcess) -> dict[str, float | None]:
+        return {key: cpu_seconds(pids) for key, pids in self._measured(server).items()}
+
+    def add(self, server: ServerProcess, started: dict[str, float | None], calls: int) -> None:
+        for key, pids in self._measured(server).items():
+            end = cpu_seconds(pids)
+            if started[key] is not None and end is not None:
+                self._seconds[key] = self._seconds.get(key, 0.0) + end - started[key]
+                self._calls[key] = self._calls.get(key, 0) + calls
+
+    def per_call_us(self) -> dict[str, float]:
+        figures = {f"{key}_us": 1e6 * seconds / self._calls[key] for key, seconds in self._seconds.items()}
+        if figures.get(f"{ANCHOR}_us"):
+            figures[f"{SUBJECT}_over_{ANCHOR}"] = figures.get(f"{SUBJECT}_us", 0.0) / figures[f"{ANCHOR}_us"]
+        return figures
+
+
+def compare(subject: ServerProcess, anchor: ServerProcess, pairs: list[_Pair], rounds: int,
+            database_pids: list[int] = ()) -> dict:
     """The two sides in turns, order swapped every round; the subject's answers checked."""
     requests = _requests(pairs)
     per_round = -(-len(requests) // rounds)
     parts = {subject.name: [], anchor.name: []}
     by_round = []
+    cpu = CpuUse(list(database_pids))
     for r in range(rounds):
         chunk = slice(r * per_round, (r + 1) * per_round)
         order = (subject, anchor) if r % 2 == 0 else (anchor, subject)
         row = {"order": [s.name for s in order]}
         for server in order:
+            started = cpu.start(server)
             samples, answers = load(server, requests[chunk])
+            cpu.add(server, started, samples.calls)
             parts[server.name].append(samples)
             row[server.name] = latency_figures(samples)["p50_us"]
             if server is subject:
@@ -341,7 +401,33 @@ def compare(subject: ServerProcess, anchor: ServerProcess, pairs: list[_Pair], r
         row["ratio"] = row[subject.name] / row[anchor.name]
         by_round.append(row)
     return {"figures": {name: latency_figures(Samples.merge(p)) for name, p in parts.items()}, "by_round": by_round,
-            "median_round_ratio": statistics.median(row["ratio"] for row in by_round)}
+            "median_round_ratio": statistics.median(row["ratio"] for row in by_round),
+            "cpu_per_call": cpu.per_call_us()}
+
+
+def database_placement(subject: ServerProcess, anchor: ServerProcess, pids: list[int], pairs: list[_Pair],
+                       rounds: int, placed: dict[str, set[int]]) -> dict:
+    """The ratio again, in a few more rounds, with PostgreSQL's processes for the subject moved to
+    each CPU named in `placed` in turn (then let go again): how much of the ratio is the database
+    taking CPU from the server that waits for it."""
+    before = {}
+    try:
+        for pid in pids:
+            before[pid] = os.sched_getaffinity(pid)
+        ratios = {}
+        for name, cpus in placed.items():
+            for pid in pids:
+                os.sched_setaffinity(pid, cpus)
+            ratios[name] = compare(subject, anchor, pairs, rounds)["median_round_ratio"]
+        return ratios
+    except OSError as error:  # not allowed to move another user's processes: say so, measure on
+        return {"not measured": f"{type(error).__name__}: {error.strerror or error}"}
+    finally:
+        for pid, cpus in before.items():
+            try:
+                os.sched_setaffinity(pid, cpus)
+            except OSError:
+                pass  # it has ended
 
 
 def warm(server: ServerProcess, pairs: list[_Pair]) -> None:
@@ -381,7 +467,8 @@ def consent_access(quick: bool) -> Comparison:
     pinned_before = os.sched_getaffinity(0)
     figures: dict[str, dict] = {}
     details: dict = {"postgres": postgres_note, "placement": placed, "scaling": {}, "by_round": {}, "plans": {},
-                     "insert_s": {}, "targets": {}, "background_writes": {}}
+                     "insert_s": {}, "targets": {}, "background_writes": {},
+                     "cpu_per_call_us": {}}
     with ExitStack() as stack:
         if client_cpus:
             os.sched_setaffinity(0, client_cpus)
@@ -411,8 +498,9 @@ def consent_access(quick: bool) -> Comparison:
                 warm(subject, data.queries(size, sizes["warmup"], rng))
                 warm(anchor, data.queries(size, sizes["warmup"] // 4, rng))
                 pairs = data.queries(size, calls, rng)
+                backends = database.backend_pids()
                 written_before = database.background_writes()
-                result = compare(subject, anchor, pairs, rounds)
+                result = compare(subject, anchor, pairs, rounds, backends)
                 if written_before is not None:
                     details["background_writes"].setdefault(database.kind, {})[str(size)] = \
                         database.background_writes() - written_before
@@ -428,6 +516,13 @@ def consent_access(quick: bool) -> Comparison:
                     details["by_round"][database.kind] = result["by_round"]
                     details.setdefault("p50_ratio_median_of_rounds", {})[database.kind] = result["median_round_ratio"]
                     details["plans"][database.kind] = database.plan(pairs[0])
+                    details["cpu_per_call_us"][database.kind] = result["cpu_per_call"]
+                    if backends and client_cpus:
+                        placements = {"with the client": client_cpus, "with the servers": server_cpus}
+                        details["postgres_placement"] = {
+                            "not pinned": result["median_round_ratio"],
+                            **database_placement(subject, anchor, backends, data.queries(size, sizes["placement_calls"], rng),
+                                                 sizes["placement_rounds"], placements)}
         for database in databases:
             details["insert_s"][database.kind] = round(database.insert_s, 1)
 

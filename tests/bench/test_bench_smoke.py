@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RESULT = REPO_ROOT / "var" / "bench" / "grpc_health.json"
 
@@ -59,6 +61,14 @@ def test_consent_access_quick_runs_and_writes_its_figures():
         written = result["details"]["background_writes"]["postgresql"]
         assert set(written) == {str(size) for size in result["parameters"]["sizes"]}
         assert all(isinstance(pages, int) and pages >= 0 for pages in written.values()), written
+        assert result["details"]["cpu_per_call_us"]["postgresql"]["database_us"] >= 0
+        placement = result["details"]["postgres_placement"]
+        assert placement.keys() in ({"not pinned", "with the client", "with the servers"},
+                                    {"not pinned", "not measured"}), placement
+    for kind in result["details"]["scaling"]:  # CPU time per call of each server process
+        spent = result["details"]["cpu_per_call_us"][kind]
+        assert spent["consent_us"] > 0 and spent["echo_us"] > 0, (kind, spent)
+        assert spent["consent_over_echo"] == pytest.approx(spent["consent_us"] / spent["echo_us"], rel=1e-3)
 
 
 def test_consent_events_quick_runs_and_writes_its_figures(amqp_url):

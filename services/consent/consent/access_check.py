@@ -154,7 +154,7 @@ class AccessQuery:
     serving thread keeps, its row converted by the column types' own processors."""
 
     def __init__(self, engine: Engine, query: Select, columns: Sequence[Column]):
-        self._engine, dialect = engine, engine.dialect
+        self._engine, self._query, dialect = engine, query, engine.dialect
         kind = _PreparedStatement if dialect.driver == "psycopg" else _CursorStatement
         self._statement = kind(query, dialect)
         processors = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
@@ -177,6 +177,18 @@ class AccessQuery:
                        pe_registration_number=registration, organisation_id=organisation_id,
                        contact_id=contact_id, valid_from=valid_from, end_date=end_date, state=State.ACTIVE,
                        end_time=None, end_reason=None, sequence=sequence)
+
+    def plan(self, contact_id: str, professional_id: str, now: datetime) -> list[str]:
+        """How the database runs the check for these values (its EXPLAIN, a line per step)."""
+        dialect = self._engine.dialect
+        compiled = self._query.compile(dialect=dialect)
+        values = {name: bind.value for name, bind in compiled.binds.items()}
+        values.update(contact_id=contact_id, professional_id=professional_id, now=_now_binder(dialect)(now))
+        params = tuple(values[name] for name in compiled.positiontup) if dialect.positional else values
+        explain = "EXPLAIN QUERY PLAN " if dialect.name == "sqlite" else "EXPLAIN "
+        with self._engine.connect() as connection:
+            rows = connection.exec_driver_sql(explain + str(compiled), params).all()
+        return [str(row[-1]) for row in rows]
 
     def close(self) -> None:
         """Give back every thread's connection (at shutdown)."""

@@ -9,10 +9,11 @@ from __future__ import annotations
 import uuid
 from concurrent import futures
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email import message_from_bytes, policy
 
 import grpc
+from sqlalchemy import insert, text
 from sqlalchemy.engine import Engine
 
 from pe.common.v1 import common_pb2
@@ -24,7 +25,7 @@ from svckit.db import make_engine
 from consent.clients import Account, Contact, Organisation
 from consent.handlers import Dependencies
 from consent.mails import Mails
-from consent.repository import ConsentStore, metadata
+from consent.repository import ConsentStore, consents, metadata
 
 START = datetime(2027, 1, 4, 9, 0, tzinfo=timezone.utc)   # a Monday, 10:00 in Amsterdam
 PUBLIC_URL = "https://pe-insight.test"
@@ -177,3 +178,35 @@ def received_messages(channel, queue) -> list:
         if method is None:
             return found
         found.append((method, properties, body))
+
+
+def store_many_consents(engine: Engine, count: int) -> list[dict]:
+    """`count` consents written straight into the table (every other one revoked), with the
+    database's statistics brought up to date, as a table in use would have them; answers the rows."""
+    rows = []
+    for i in range(count):
+        active = i % 2 == 0
+        rows.append({
+            "consent_id": new_id(), "professional_id": new_id(), "pe_registration_number": f"PE-{i:07d}",
+            "organisation_id": new_id(), "contact_id": new_id(), "valid_from": START - timedelta(days=1 + i % 300),
+            "end_date": None, "valid_until": None, "state": "active" if active else "revoked",
+            "end_time": None if active else START - timedelta(hours=1), "end_reason": None if active else "revoked",
+            "sequence": 1 if active else 2, "recipient_email": f"professional.{i}@example.org",
+            "recipient_name": f"Professional {i}", "language": "nl", "contact_name": f"Contact {i}",
+            "organisation_name": f"Organisation {i} B.V.", "reminder_sent_at": None})
+    with engine.begin() as connection:
+        connection.execute(insert(consents), rows)
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE consents"))
+    else:
+        with engine.begin() as connection:
+            connection.execute(text("ANALYZE"))
+    return rows
+
+
+def access_check_plan_reads_only_its_index(plan: list[str], dialect: str) -> bool:
+    """Whether the access check's plan reads ix_consents_access alone, never the table."""
+    wanted = ("USING COVERING INDEX ix_consents_access" if dialect == "sqlite"
+              else "Index Only Scan using ix_consents_access")
+    return any(wanted in line for line in plan)

@@ -273,3 +273,18 @@ def test_on_sqlite_the_access_check_reads_through_mapped_pages_and_cannot_write(
         connection.close()
         access.dispose()
         engine.dispose()
+
+
+def test_the_access_check_reads_one_index_and_never_the_table(engine):
+    from consent.repository import ConsentStore
+    from consent_testkit import START, access_check_plan_reads_only_its_index, store_many_consents
+    rows = store_many_consents(engine, 2000)
+    store = ConsentStore(engine)
+
+    plan = store.access_plan(rows[10]["contact_id"], rows[10]["professional_id"], START)
+
+    assert access_check_plan_reads_only_its_index(plan, engine.dialect.name), plan
+    assert store.check_access(rows[10]["contact_id"], rows[10]["professional_id"], START).consent_id == \
+        rows[10]["consent_id"]
+    assert store.check_access(rows[11]["contact_id"], rows[11]["professional_id"], START) is None  # revoked
+    store.close()
