@@ -14,20 +14,21 @@ from sqlalchemy.engine import Connection
 
 def claim_due(connection: Connection, table: Table, *, now: datetime, lease: timedelta, limit: int,
               due, order_by) -> list:
-    """Lease up to `limit` rows matching `due`, oldest first; answer the rows this worker won."""
+    """Lease up to `limit` rows matching `due`, oldest first (`order_by`, a column); answer the rows
+    this worker won, in that order.
+
+    One statement: the UPDATE picks its rows with a subquery and answers them (RETURNING). Its own
+    condition repeats `free`, which the database checks again on each row as it updates it, so of
+    two workers racing for a row only the first wins it (PostgreSQL re-reads a row another
+    transaction changed; SQLite has one writer at a time).
+    """
     free = or_(table.c.claimed_until.is_(None), table.c.claimed_until < now)
-    candidates = connection.execute(
-        select(table.c[_key(table)]).where(and_(due, free)).order_by(order_by).limit(limit)).scalars().all()
-    won = []
     key = table.c[_key(table)]
-    for candidate in candidates:
-        result = connection.execute(update(table).where(and_(key == candidate, free))
-                                    .values(claimed_until=now + lease))
-        if result.rowcount == 1:
-            won.append(candidate)
-    if not won:
-        return []
-    return connection.execute(select(table).where(key.in_(won)).order_by(order_by)).all()
+    oldest_first = (order_by,) if order_by is key else (order_by, key)
+    candidates = select(key).where(and_(due, free)).order_by(*oldest_first).limit(limit).scalar_subquery()
+    won = connection.execute(update(table).where(key.in_(candidates), free)
+                             .values(claimed_until=now + lease).returning(*table.c)).all()
+    return sorted(won, key=lambda row: tuple(row._mapping[column] for column in oldest_first))
 
 
 def _key(table: Table) -> str:

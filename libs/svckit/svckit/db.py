@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
@@ -47,6 +50,56 @@ def _sqlite_engine(url: str, **options) -> Engine:
         cursor.close()
 
     return engine
+
+
+# How long a writer of this process waits for its turn before it leaves the wait to SQLite's
+# own busy timeout (30 s, set above).
+WRITER_TURN_SECONDS = 30.0
+_writer_locks: dict[str, threading.RLock] = {}
+_writer_locks_guard = threading.Lock()
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that writes; commits when the block ends without an error.
+
+    On SQLite, the database has one writer at a time, and a writer that finds it busy sleeps and
+    tries again, up to 100 ms a try: under a steady stream of writers one of them can wait a
+    second or more. So writers of this process take turns on a lock of their own first, which
+    wakes the next at once, and then begin IMMEDIATE, holding SQLite's write lock from the start
+    (a reader that later writes could otherwise fail on a snapshot another writer outdated).
+    Elsewhere it is a plain transaction.
+    """
+    with _writers_turn(engine):
+        with engine.begin() as connection:
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            yield connection
+
+
+@contextmanager
+def _writers_turn(engine: Engine) -> Iterator[None]:
+    lock = _writer_lock(engine)
+    if lock is None:
+        yield
+        return
+    held = lock.acquire(timeout=WRITER_TURN_SECONDS)
+    try:
+        yield
+    finally:
+        if held:
+            lock.release()
+
+
+def _writer_lock(engine: Engine) -> threading.RLock | None:
+    """The lock writers of this process share for this SQLite file (none for PostgreSQL, whose
+    writers do not sleep while they wait, or for an in-memory database, private to its connection)."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    path = os.path.realpath(url.database)
+    with _writer_locks_guard:
+        return _writer_locks.setdefault(path, threading.RLock())
 
 
 def check_database(engine: Engine) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from svckit.amqp import ConfirmingPublisher, Message, PublishError
 from svckit.claims import claim_due
 from svckit.clock import Clock
+from svckit.db import write_transaction
 from svckit.logs import get_logger
 from svckit.types import UtcDateTime
 
@@ -108,6 +109,9 @@ class EventRelay:
     def run(self) -> None:
         backoff = self._poll
         while not self._stopping.is_set():
+            # Cleared before the pass looks, so a commit made while it runs wakes the next one at
+            # once; a commit made before is already visible to this pass.
+            self._wake.clear()
             try:
                 published = self.publish_due()
                 backoff = self._poll
@@ -119,9 +123,8 @@ class EventRelay:
             except Exception:  # the database went away for a moment: keep the rows, try again
                 log.exception("event relay pass failed")
                 published, backoff = 0, min(backoff * 2, 10.0)
-            if not published:
+            if published < self._batch:  # a full batch may have left more behind: look again at once
                 self._wake.wait(backoff)
-                self._wake.clear()
 
     def publish_due(self) -> int:
         """One pass: publish what is waiting, in log order; answer how many were published.
@@ -147,7 +150,7 @@ class EventRelay:
         return len(published)
 
     def _due_rows(self) -> list:
-        with self._engine.begin() as connection:
+        with write_transaction(self._engine) as connection:
             return claim_due(connection, self._table, now=self._clock.now(), lease=self._lease, limit=self._batch,
                              due=self._table.c.published_at.is_(None), order_by=self._table.c.position)
 
@@ -155,7 +158,7 @@ class EventRelay:
         """Mark what the broker confirmed as published, and free the rest for the next pass."""
         if not published and not unpublished:
             return
-        with self._engine.begin() as connection:
+        with write_transaction(self._engine) as connection:
             if published:
                 connection.execute(update(self._table).where(self._table.c.position.in_(published))
                                    .values(published_at=self._clock.now(), claimed_until=None,

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from svckit.claims import claim_due
 from svckit.clock import Clock
+from svckit.db import write_transaction
 from svckit.logs import get_logger, mask_email
 from svckit.types import UtcDateTime
 from svckit.mail import MailDeliveryError, SMTPMailSender
@@ -94,7 +95,7 @@ class MailRelay:
     def deliver_due(self) -> int:
         """One pass: send what is due; answer how many mails were tried."""
         now = self._clock.now()
-        with self._engine.begin() as connection:
+        with write_transaction(self._engine) as connection:
             rows = claim_due(connection, self._table, now=now, lease=timedelta(seconds=120),
                              limit=self._batch, due=(self._table.c.sent_at.is_(None)
                                                      & (self._table.c.next_attempt_at <= now)),
@@ -122,7 +123,7 @@ class MailRelay:
         log.info("mail sent", mail_id=row.mail_id, to=mask_email(row.recipient))
 
     def _update(self, mail_id: str, **values) -> None:
-        with self._engine.begin() as connection:
+        with write_transaction(self._engine) as connection:
             connection.execute(update(self._table).where(self._table.c.mail_id == mail_id).values(**values))
 
     def _message(self, row) -> EmailMessage:

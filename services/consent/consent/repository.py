@@ -17,6 +17,7 @@ from sqlalchemy import (BigInteger, Column, Date, Index, Integer, MetaData, Stri
                         bindparam, func, insert, literal_column, or_, select, text, true, update)
 from sqlalchemy.engine import Connection, Engine
 
+from svckit.db import write_transaction
 from svckit.event_outbox import Position, add_event, event_outbox_table
 from svckit.mail_outbox import OutgoingMail, enqueue_mail, mail_outbox_table
 from svckit.types import UtcDateTime
@@ -434,13 +435,12 @@ class ConsentStore:
     @contextmanager
     def writing(self) -> Iterator[Writer]:
         """One serialised write transaction; commits when the block ends without an error."""
-        with self._engine.begin() as connection:
+        with write_transaction(self._engine) as connection:
+            # SQLite's write lock is taken as it begins (IMMEDIATE), so no read in this
+            # transaction can be overtaken by another writer's commit; PostgreSQL's writers
+            # take this lock, which serialises them the same way.
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
-            else:
-                # The driver begins lazily; taking the write lock first means no read in this
-                # transaction can be overtaken by another writer's commit.
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
             yield Writer(connection)
 
     @contextmanager

@@ -1,0 +1,86 @@
+"""Leasing rows for background work: oldest first, a leased row left alone, each row won once."""
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
+
+from svckit.claims import claim_due
+from svckit.db import make_engine, write_transaction
+from svckit.types import UtcDateTime
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2027, 3, 1, 12, 0, tzinfo=timezone.utc)
+LEASE = timedelta(seconds=30)
+
+
+@pytest.fixture
+def jobs(databases):
+    metadata = MetaData()
+    table = Table("jobs", metadata,
+                  Column("job_id", String(36), primary_key=True),
+                  Column("queued_at", UtcDateTime(), nullable=False),
+                  Column("done", Integer, nullable=False),
+                  Column("claimed_until", UtcDateTime(), nullable=True))
+    engine = make_engine(databases.new("claims"))
+    metadata.create_all(engine)
+    yield engine, table
+    engine.dispose()
+
+
+def _queue(engine, table, count, *, done=0, claimed_until=None, first=0):
+    with engine.begin() as connection:
+        connection.execute(insert(table), [
+            {"job_id": f"job-{first + i:04d}", "queued_at": NOW - timedelta(minutes=count - i), "done": done,
+             "claimed_until": claimed_until} for i in range(count)])
+
+
+def _claim(engine, table, *, now=NOW, limit=10):
+    with write_transaction(engine) as connection:
+        return claim_due(connection, table, now=now, lease=LEASE, limit=limit, due=table.c.done == 0,
+                         order_by=table.c.queued_at)
+
+
+def test_claims_the_oldest_due_rows_up_to_the_limit_and_leases_them(jobs):
+    engine, table = jobs
+    _queue(engine, table, 5)
+    _queue(engine, table, 2, done=1, first=100)  # not due
+
+    won = _claim(engine, table, limit=3)
+
+    assert [row.job_id for row in won] == ["job-0000", "job-0001", "job-0002"]
+    assert all(row.claimed_until == NOW + LEASE for row in won)
+    assert [row.job_id for row in _claim(engine, table)] == ["job-0003", "job-0004"]  # the rest
+    assert _claim(engine, table) == []
+
+
+def test_a_leased_row_is_left_alone_until_its_lease_runs_out(jobs):
+    engine, table = jobs
+    _queue(engine, table, 1, claimed_until=NOW + timedelta(seconds=5))
+
+    assert _claim(engine, table) == []
+    assert [row.job_id for row in _claim(engine, table, now=NOW + timedelta(seconds=6))] == ["job-0000"]
+
+
+def test_workers_claiming_at_once_never_win_the_same_row(jobs):
+    engine, table = jobs
+    _queue(engine, table, 200)
+    won: list[list[str]] = [[] for _ in range(4)]
+    start = threading.Barrier(4)
+
+    def worker(k):
+        start.wait()
+        while rows := _claim(engine, table, limit=7):
+            won[k].extend(row.job_id for row in rows)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    every = [job for jobs_of_one in won for job in jobs_of_one]
+    assert sorted(every) == [f"job-{i:04d}" for i in range(200)]  # each once, none left
+    with engine.connect() as connection:
+        assert connection.execute(select(table.c.job_id).where(table.c.claimed_until.is_(None))).all() == []
