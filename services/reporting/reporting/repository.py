@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from reporting.domain import (Activity, Consent, ConsentState, Progress, ReportRow, advance_position,
                               parse_date)
+from svckit.db import write_transaction
 from svckit.types import UtcDateTime
 
 NAMING = {
@@ -401,14 +402,11 @@ class SqlStore:
 
     def __init__(self, engine: Engine):
         self.engine = engine
-        self._sqlite = engine.dialect.name == "sqlite"
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
-        with self.engine.begin() as connection:
-            if self._sqlite:
-                # Take the write lock up front, so reads in this transaction see the newest commit.
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # On SQLite it takes the write lock up front, so reads in it see the newest commit.
+        with write_transaction(self.engine) as connection:
             yield Tx(connection)
 
     @contextmanager
