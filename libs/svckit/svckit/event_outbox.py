@@ -62,7 +62,7 @@ class OutboundEvent:
 
 def add_event(connection: Connection, table: Table, event: OutboundEvent) -> int:
     """Write the event in the caller's transaction; answer its position in the log."""
-    result = connection.execute(insert(table).values(
+    result = connection.execute(insert(table), dict(  # parameters of a statement compiled once
         event_id=event.event_id, type=event.type, source=event.source, subject=event.subject,
         routing_key=event.routing_key, data=json.dumps(event.data, sort_keys=True),
         occurred_at=event.occurred_at, attempts=0))

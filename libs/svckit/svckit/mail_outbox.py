@@ -55,7 +55,9 @@ class OutgoingMail:
 def enqueue_mail(connection: Connection, table: Table, mail: OutgoingMail, now: datetime) -> str:
     """Queue a mail inside the caller's transaction; it leaves only if that commits."""
     mail_id = str(uuid.uuid4())
-    connection.execute(insert(table).values(
+    # The row as parameters of the table's INSERT, which SQLAlchemy compiles once: building the
+    # statement with .values() for each row costs several times the database's work.
+    connection.execute(insert(table), dict(
         mail_id=mail_id, created_at=now, recipient=mail.recipient, subject=mail.subject,
         text_body=mail.text_body, html_body=mail.html_body, attempts=0, next_attempt_at=now))
     return mail_id

@@ -320,7 +320,9 @@ class Writer(Reader):
         self.last_position: int | None = None
 
     def add(self, consent: Consent, addressee: Addressee, reminder_sent_at: datetime | None) -> None:
-        self.connection.execute(insert(consents).values(
+        # Rows go in as parameters of the table's INSERT, compiled once; building the statement
+        # with .values() for each row costs several times what the database does with it.
+        self.connection.execute(insert(consents), dict(
             consent_id=consent.consent_id, professional_id=consent.professional_id,
             pe_registration_number=consent.pe_registration_number, organisation_id=consent.organisation_id,
             contact_id=consent.contact_id, valid_from=consent.valid_from,
@@ -351,7 +353,7 @@ class Writer(Reader):
     def record(self, change: ConsentChanged) -> int:
         """The change in the history and as an event in the outbox; answers its log position."""
         consent = change.consent
-        self.connection.execute(insert(consent_changes).values(
+        self.connection.execute(insert(consent_changes), dict(
             consent_id=consent.consent_id, professional_id=consent.professional_id,
             organisation_id=consent.organisation_id, contact_id=consent.contact_id, kind=change.kind.value,
             occurred_at=change.occurred_at, end_date=consent.end_date,
@@ -383,7 +385,7 @@ class Writer(Reader):
 
     def remember_grant(self, professional_id: str, idempotency_key: str, consent_ids: list[str],
                        log_position: int, now: datetime) -> None:
-        self.connection.execute(insert(grant_requests).values(
+        self.connection.execute(insert(grant_requests), dict(
             professional_id=professional_id, idempotency_key=idempotency_key,
             consent_ids=json.dumps(consent_ids), log_position=log_position, created_at=now))
 
