@@ -39,8 +39,8 @@ from sqlalchemy.engine import Engine
 
 from bench._databases import postgres_admin_url
 from bench._databases import scratch_postgres as scratch_postgres_database
-from bench.harness import (REPO_ROOT, Comparison, Samples, Side, Target, benchmark, latency_figures, pinned_cpu,
-                           usable_cpus)
+from bench.harness import (REPO_ROOT, Comparison, Samples, Side, Target, benchmark, cpu_seconds, latency_figures,
+                           pinned_cpu, usable_cpus)
 
 from pe.consent.v1 import consent_pb2, consent_pb2_grpc
 from consent.__main__ import MIGRATIONS
@@ -255,23 +255,6 @@ def scratch_postgres(admin_url: str) -> Database:
 
 # --- the servers and the load ------------------------------------------------------------------------
 
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def cpu_seconds(pids: list[int]) -> float | None:
-    """CPU time (user and system) the processes have used so far, from /proc (None where there is
-    none, or a process is gone)."""
-    total = 0.0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        total += (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime
-    return total
-
-
 class ServerProcess:
     """bench/_consent_server.py in a process of its own; stops when its stdin closes."""
 
@@ -287,11 +270,14 @@ class ServerProcess:
             self.stop()
             raise RuntimeError(f"{name} server did not start (exit {self._process.returncode})")
         self.port = int(line.split()[1])
-        self.pid = self._process.pid
         self.channels = [grpc.insecure_channel(f"127.0.0.1:{self.port}") for _ in range(CALLERS)]
         for channel in self.channels:
             grpc.channel_ready_future(channel).result(timeout=CALL_TIMEOUT_S)
         self.stubs = [consent_pb2_grpc.ConsentServiceStub(channel) for channel in self.channels]
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
 
     def stop(self) -> None:
         for channel in getattr(self, "channels", ()):

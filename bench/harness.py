@@ -200,6 +200,29 @@ def latency_figures(samples: Samples) -> dict[str, float]:
     return figures
 
 
+def proc_stat(pid: int | str) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (field 3 of proc(5) first), which
+    may itself hold spaces and parentheses; OSError when the process is gone or there is no /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pids: Iterable[int]) -> float | None:
+    """CPU time (user and system) the processes have used so far (None where one is gone, or
+    there is no /proc)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = proc_stat(pid)
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime
+    return total
+
+
 # --- reporting --------------------------------------------------------------------------
 
 def _affinity() -> list[int] | None:

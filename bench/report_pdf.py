@@ -27,7 +27,7 @@ import sys
 import time
 from datetime import date, datetime, timezone
 
-from bench.harness import REPO_ROOT, Comparison, Side, Target, benchmark
+from bench.harness import REPO_ROOT, Comparison, Side, Target, benchmark, proc_stat
 
 FULL, QUICK = (1_000, 10_000), (200, 1_000)
 SUBJECT, ANCHOR = "pe", "plain"
@@ -123,8 +123,7 @@ def _descendants(pid: int) -> list[int]:
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+                ppid = int(proc_stat(entry)[1])
             except (OSError, IndexError, ValueError):
                 continue
             parents.setdefault(ppid, []).append(int(entry))

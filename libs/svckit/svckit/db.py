@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,6 +58,7 @@ def _sqlite_engine(url: str, **options) -> Engine:
 WRITER_TURN_SECONDS = 30.0
 _writer_locks: dict[str, threading.RLock] = {}
 _writer_locks_guard = threading.Lock()
+_engine_writer_locks: weakref.WeakKeyDictionary[Engine, threading.RLock | None] = weakref.WeakKeyDictionary()
 
 
 @contextmanager
@@ -93,13 +95,18 @@ def _writers_turn(engine: Engine) -> Iterator[None]:
 
 def _writer_lock(engine: Engine) -> threading.RLock | None:
     """The lock writers of this process share for this SQLite file (none for PostgreSQL, whose
-    writers do not sleep while they wait, or for an in-memory database, private to its connection)."""
-    url = engine.url
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        return None
-    path = os.path.realpath(url.database)
-    with _writer_locks_guard:
-        return _writer_locks.setdefault(path, threading.RLock())
+    writers do not sleep while they wait, or for an in-memory database, private to its connection);
+    looked up once per engine, not on every write."""
+    try:
+        return _engine_writer_locks[engine]
+    except KeyError:
+        pass
+    url, lock = engine.url, None
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        with _writer_locks_guard:
+            lock = _writer_locks.setdefault(os.path.realpath(url.database), threading.RLock())
+    _engine_writer_locks[engine] = lock
+    return lock
 
 
 def check_database(engine: Engine) -> None:
