@@ -112,3 +112,42 @@ def test_broker_down_keeps_events_for_later(outbox, broker):
         broken.publish_due()
     with engine.connect() as connection:
         assert connection.execute(select(table.c.published_at)).scalar_one() is None
+
+
+def test_a_running_relay_publishes_a_commit_made_during_its_pass_without_waiting_for_the_poll(outbox, broker):
+    """Woken for one event, a relay whose poll is far away publishes it, then one more committed
+    (and woken for) while that pass ran, then passes no more until it is woken again."""
+    import threading
+    import time
+    engine, table = outbox
+    exchange, queue, channel, publisher = broker
+    clock = ManualClock(datetime(2026, 11, 28, 9, tzinfo=timezone.utc))
+    relay = EventRelay(engine, table, publisher, exchange, clock, poll_seconds=60)
+    passes, publish_due, due_rows = [], relay.publish_due, relay._due_rows
+
+    def claim_then_a_commit_lands():
+        rows = due_rows()
+        if not passes:  # a commit lands, and wakes the relay, after its first pass has claimed
+            with engine.begin() as connection:
+                add_event(connection, table, _event(2, clock))
+            relay.wake()
+        return rows
+
+    def counted_pass():
+        passes.append(publish_due())
+        return passes[-1]
+    relay._due_rows, relay.publish_due = claim_then_a_commit_lands, counted_pass
+    with engine.begin() as connection:
+        add_event(connection, table, _event(1, clock))
+    runner = threading.Thread(target=relay.run)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 10
+        while sum(passes) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)  # time enough for any further pass
+        assert passes == [1, 1]  # the second event at once; no empty pass after either
+    finally:
+        relay.stop()
+        runner.join(10)
+    assert [e.get_data() for e in _received(channel, queue)] == [{"n": 1}, {"n": 2}]
