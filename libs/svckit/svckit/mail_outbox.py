@@ -14,12 +14,12 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
 from prometheus_client import CollectorRegistry, Counter
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, insert, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, update
 from sqlalchemy.engine import Connection, Engine
 
 from svckit.claims import claim_due
 from svckit.clock import Clock
-from svckit.db import write_transaction
+from svckit.db import insert_into, write_transaction
 from svckit.logs import get_logger, mask_email
 from svckit.types import UtcDateTime
 from svckit.mail import MailDeliveryError, SMTPMailSender
@@ -55,9 +55,7 @@ class OutgoingMail:
 def enqueue_mail(connection: Connection, table: Table, mail: OutgoingMail, now: datetime) -> str:
     """Queue a mail inside the caller's transaction; it leaves only if that commits."""
     mail_id = str(uuid.uuid4())
-    # The row as parameters of the table's INSERT, which SQLAlchemy compiles once: building the
-    # statement with .values() for each row costs several times the database's work.
-    connection.execute(insert(table), dict(
+    connection.execute(insert_into(table), dict(
         mail_id=mail_id, created_at=now, recipient=mail.recipient, subject=mail.subject,
         text_body=mail.text_body, html_body=mail.html_body, attempts=0, next_attempt_at=now))
     return mail_id

@@ -193,6 +193,20 @@ _ACCESS_QUERY = (select(*_ACCESS_COLUMNS)
                  .limit(1))
 
 
+# What every grant runs, built once: building a statement costs SQLAlchemy more than the database
+# spends on running it. The state is written in, as above, so the partial indexes apply.
+_ACTIVE = literal_column(f"'{State.ACTIVE.value}'")
+_ACTIVE_OF = select(*_CONSENT_COLUMNS).where(
+    consents.c.professional_id == bindparam("professional_id"),
+    consents.c.contact_id.in_(bindparam("contact_ids", expanding=True)), consents.c.state == _ACTIVE)
+_REMOVED_AMONG = select(removed_contacts.c.contact_id).where(
+    removed_contacts.c.contact_id.in_(bindparam("contact_ids", expanding=True)))
+_SUSPENSION_SEEN = select(organisation_suspensions.c.seen_at).where(
+    organisation_suspensions.c.organisation_id == bindparam("organisation_id"))
+_HEAD_POSITION = select(func.coalesce(func.max(event_outbox.c.position), 0))
+_TAKE_WRITE_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_INSERT_CONSENT, _INSERT_CHANGE, _INSERT_GRANT_REQUEST = insert(consents), insert(consent_changes), insert(grant_requests)
+
 def _valid_at(now: datetime):
     return and_(consents.c.state == State.ACTIVE.value,
                 or_(consents.c.valid_until.is_(None), consents.c.valid_until > now))
@@ -228,9 +242,8 @@ class Reader:
 
     def active_of(self, professional_id: str, contact_ids: Sequence[str]) -> dict[str, Consent]:
         """The consents still marked active from this professional to these contacts, by contact."""
-        rows = self.connection.execute(select(*_CONSENT_COLUMNS).where(
-            consents.c.professional_id == professional_id, consents.c.contact_id.in_(contact_ids),
-            consents.c.state == State.ACTIVE.value)).all()
+        rows = self.connection.execute(_ACTIVE_OF, {"professional_id": professional_id,
+                                                    "contact_ids": list(contact_ids)}).all()
         return {row.contact_id: _consent(row) for row in rows}
 
     def _page(self, where, key: PageKey | None, limit: int) -> list[Consent]:
@@ -268,7 +281,7 @@ class Reader:
                 for row in rows]
 
     def head_position(self) -> int:
-        return self.connection.execute(select(func.coalesce(func.max(event_outbox.c.position), 0))).scalar_one()
+        return self.connection.execute(_HEAD_POSITION).scalar_one()
 
     def grant_request(self, professional_id: str, idempotency_key: str) -> GrantRecord | None:
         row = self.connection.execute(select(grant_requests.c.consent_ids, grant_requests.c.log_position).where(
@@ -277,12 +290,10 @@ class Reader:
         return GrantRecord(json.loads(row.consent_ids), row.log_position) if row else None
 
     def removed_among(self, contact_ids: Sequence[str]) -> set[str]:
-        return set(self.connection.execute(select(removed_contacts.c.contact_id).where(
-            removed_contacts.c.contact_id.in_(contact_ids))).scalars())
+        return set(self.connection.execute(_REMOVED_AMONG, {"contact_ids": list(contact_ids)}).scalars())
 
     def suspended_after(self, organisation_id: str, moment: datetime) -> bool:
-        seen_at = self.connection.execute(select(organisation_suspensions.c.seen_at).where(
-            organisation_suspensions.c.organisation_id == organisation_id)).scalar()
+        seen_at = self.connection.execute(_SUSPENSION_SEEN, {"organisation_id": organisation_id}).scalar()
         return seen_at is not None and seen_at > moment
 
     def lapsed_ids(self, now: datetime, limit: int) -> list[str]:
@@ -320,9 +331,9 @@ class Writer(Reader):
         self.last_position: int | None = None
 
     def add(self, consent: Consent, addressee: Addressee, reminder_sent_at: datetime | None) -> None:
-        # Rows go in as parameters of the table's INSERT, compiled once; building the statement
+        # The row goes in as parameters of the table's INSERT, built once; building the statement
         # with .values() for each row costs several times what the database does with it.
-        self.connection.execute(insert(consents), dict(
+        self.connection.execute(_INSERT_CONSENT, dict(
             consent_id=consent.consent_id, professional_id=consent.professional_id,
             pe_registration_number=consent.pe_registration_number, organisation_id=consent.organisation_id,
             contact_id=consent.contact_id, valid_from=consent.valid_from,
@@ -353,7 +364,7 @@ class Writer(Reader):
     def record(self, change: ConsentChanged) -> int:
         """The change in the history and as an event in the outbox; answers its log position."""
         consent = change.consent
-        self.connection.execute(insert(consent_changes), dict(
+        self.connection.execute(_INSERT_CHANGE, dict(
             consent_id=consent.consent_id, professional_id=consent.professional_id,
             organisation_id=consent.organisation_id, contact_id=consent.contact_id, kind=change.kind.value,
             occurred_at=change.occurred_at, end_date=consent.end_date,
@@ -385,7 +396,7 @@ class Writer(Reader):
 
     def remember_grant(self, professional_id: str, idempotency_key: str, consent_ids: list[str],
                        log_position: int, now: datetime) -> None:
-        self.connection.execute(insert(grant_requests), dict(
+        self.connection.execute(_INSERT_GRANT_REQUEST, dict(
             professional_id=professional_id, idempotency_key=idempotency_key,
             consent_ids=json.dumps(consent_ids), log_position=log_position, created_at=now))
 
@@ -442,7 +453,7 @@ class ConsentStore:
             # transaction can be overtaken by another writer's commit; PostgreSQL's writers
             # take this lock, which serialises them the same way.
             if connection.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+                connection.execute(_TAKE_WRITE_LOCK, {"key": WRITE_LOCK_KEY})
             yield Writer(connection)
 
     @contextmanager

@@ -3,9 +3,9 @@ import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, insert, select
 
-from svckit.claims import claim_due
+from svckit.claims import Claim, claim_due
 from svckit.db import make_engine, write_transaction
 from svckit.types import UtcDateTime
 
@@ -84,3 +84,22 @@ def test_workers_claiming_at_once_never_win_the_same_row(jobs):
     assert sorted(every) == [f"job-{i:04d}" for i in range(200)]  # each once, none left
     with engine.connect() as connection:
         assert connection.execute(select(table.c.job_id).where(table.c.claimed_until.is_(None))).all() == []
+
+
+def test_a_claim_kept_for_many_passes_takes_each_pass_its_own_moment_limit_and_lease(jobs):
+    engine, table = jobs
+    _queue(engine, table, 4)
+    # due also compares with the moment of the claim: jobs queued before it
+    claim = Claim(table, due=(table.c.done == 0) & (table.c.queued_at <= bindparam("claim_now")),
+                  order_by=table.c.queued_at)
+
+    def claim_at(now, limit, lease):
+        with write_transaction(engine) as connection:
+            return [(row.job_id, row.claimed_until) for row in claim(connection, now=now, limit=limit, lease=lease)]
+
+    early = NOW - timedelta(minutes=3)  # only the first two were queued by then
+    long = timedelta(minutes=10)
+    assert claim_at(early, 10, long) == [("job-0000", early + long), ("job-0001", early + long)]
+    assert claim_at(NOW, 1, timedelta(seconds=5)) == [("job-0002", NOW + timedelta(seconds=5))]
+    later = NOW + timedelta(seconds=6)  # job-0002's short lease has run out, the others' has not
+    assert claim_at(later, 10, LEASE) == [("job-0002", later + LEASE), ("job-0003", later + LEASE)]
