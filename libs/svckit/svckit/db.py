@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,18 +14,42 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Insert, Table, create_engine, event, insert, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from svckit.config import mask_url
 from svckit.startup import DependencyError
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+# A pooled connection that has rested longer than this is pinged (a round trip) before it is
+# handed out; one given back a moment ago is not, as a ping on every checkout costs every
+# transaction a round trip. Should the database drop connections while they are busy, the first
+# statement on one fails (a retryable error), and SQLAlchemy then replaces the whole pool.
+PING_AFTER_REST_SECONDS = 5.0
+
+
+def make_engine(url: str, *, pool_size: int = 10, ping_after_rest: float = PING_AFTER_REST_SECONDS) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                         connect_args={"connect_timeout": 5})
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, connect_args={"connect_timeout": 5})
+    _ping_rested_connections(engine, ping_after_rest)
+    return engine
+
+
+def _ping_rested_connections(engine: Engine, after_seconds: float) -> None:
+    @event.listens_for(engine, "checkin")
+    def _rest_begins(_dbapi_connection, record) -> None:
+        record.info["rests_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_rested(dbapi_connection, record, _proxy) -> None:
+        rests_since = record.info.get("rests_since")  # none: a connection just opened
+        if rests_since is None or time.monotonic() - rests_since < after_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise DisconnectionError(_first_line(error)) from error  # the pool opens a new one
 
 
 def make_unpooled_engine(url: str) -> Engine:

@@ -43,8 +43,10 @@ class Mails:
 
     def __init__(self, public_url: str):
         self._consents_url = public_url.rstrip("/") + "/consents"
+        # The templates ship with the service and never change while it runs: no look at their
+        # files on every mail (auto_reload would stat each one on every render).
         self._env = Environment(loader=PackageLoader("consent", "templates"), undefined=StrictUndefined,
-                                autoescape=select_autoescape(["html"]), trim_blocks=False)
+                                autoescape=select_autoescape(["html"]), trim_blocks=False, auto_reload=False)
 
     def granted(self, addressee: Addressee, consents: Sequence[Consent], contact_names: Sequence[str]) -> OutgoingMail:
         return self._render("receipt", "granted", addressee, contact_names, consents[0].end_date,
