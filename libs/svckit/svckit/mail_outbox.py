@@ -14,10 +14,10 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
 from prometheus_client import CollectorRegistry, Counter
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, bindparam, update
 from sqlalchemy.engine import Connection, Engine
 
-from svckit.claims import claim_due
+from svckit.claims import Claim
 from svckit.clock import Clock
 from svckit.db import insert_into, write_transaction
 from svckit.logs import get_logger, mask_email
@@ -25,6 +25,9 @@ from svckit.types import UtcDateTime
 from svckit.mail import MailDeliveryError, SMTPMailSender
 
 log = get_logger(__name__)
+
+# How long a relay holds the mails it claimed: time enough to hand a batch to a slow SMTP server.
+MAIL_LEASE = timedelta(seconds=120)
 
 
 def mail_outbox_table(metadata: MetaData) -> Table:
@@ -78,6 +81,8 @@ class MailRelay:
         self._metrics = metrics
         self._poll, self._batch, self._max_backoff = poll_seconds, batch, max_backoff_seconds
         self._stopping = threading.Event()
+        self._claim = Claim(table, due=table.c.sent_at.is_(None) & (table.c.next_attempt_at <= bindparam("claim_now")),
+                            order_by=table.c.created_at)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -94,12 +99,8 @@ class MailRelay:
 
     def deliver_due(self) -> int:
         """One pass: send what is due; answer how many mails were tried."""
-        now = self._clock.now()
         with write_transaction(self._engine) as connection:
-            rows = claim_due(connection, self._table, now=now, lease=timedelta(seconds=120),
-                             limit=self._batch, due=(self._table.c.sent_at.is_(None)
-                                                     & (self._table.c.next_attempt_at <= now)),
-                             order_by=self._table.c.created_at)
+            rows = self._claim(connection, now=self._clock.now(), lease=MAIL_LEASE, limit=self._batch)
         for row in rows:
             self._deliver(row)
         return len(rows)
