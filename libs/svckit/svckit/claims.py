@@ -41,12 +41,5 @@ class Claim:
         return sorted(won, key=lambda row: tuple(row._mapping[column] for column in self._oldest_first))
 
 
-def claim_due(connection: Connection, table: Table, *, now: datetime, lease: timedelta, limit: int,
-              due, order_by) -> list:
-    """Lease up to `limit` rows matching `due`, oldest first (`order_by`, a column); answer the rows
-    this worker won, in that order. For a claim made often, keep a `Claim` instead."""
-    return Claim(table, due=due, order_by=order_by)(connection, now=now, lease=lease, limit=limit)
-
-
 def _key(table: Table) -> str:
     return next(iter(table.primary_key.columns)).name

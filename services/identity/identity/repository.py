@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from identity.domain import (Account, AccountEvent, AccountKind, AccountStatus, Language, LinkPurpose,
                              RefreshToken, SetupLink)
-from svckit.claims import claim_due
+from svckit.claims import Claim
 from svckit.mail_outbox import OutgoingMail, enqueue_mail, mail_outbox_table
 from svckit.types import UtcDateTime
 
@@ -137,6 +137,9 @@ login_locks = Table(
 )
 
 mail_outbox = mail_outbox_table(metadata)
+
+_CLAIM_LINK_REQUESTS = Claim(link_requests, due=link_requests.c.request_id.is_not(None),
+                             order_by=link_requests.c.requested_at)
 
 
 def utc(moment: datetime | None) -> datetime | None:
@@ -330,8 +333,7 @@ class Repository:
             purpose=purpose.value, mail_context=json.dumps(mail_context), requested_at=now))
 
     def claim_link_requests(self, now: datetime, lease: timedelta, limit: int) -> list[Row]:
-        return claim_due(self.connection, link_requests, now=now, lease=lease, limit=limit,
-                         due=link_requests.c.request_id.is_not(None), order_by=link_requests.c.requested_at)
+        return _CLAIM_LINK_REQUESTS(self.connection, now=now, lease=lease, limit=limit)
 
     def delete_link_request(self, request_id: str) -> None:
         self.connection.execute(delete(link_requests).where(link_requests.c.request_id == request_id))

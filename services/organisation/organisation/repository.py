@@ -18,7 +18,7 @@ from organisation import outbox
 from organisation.domain import (Address, ConcurrentChange, Contact, ContactRole, DomainEvent, Language,
                                  Membership, Organisation, OrganisationDetails, OrganisationStatus,
                                  Transition, search_key)
-from svckit.claims import claim_due
+from svckit.claims import Claim
 from svckit.event_outbox import Position, add_event, event_outbox_table
 from svckit.mail_outbox import OutgoingMail, enqueue_mail, mail_outbox_table
 from svckit.types import UtcDateTime
@@ -128,6 +128,8 @@ requests = Table(
 
 mail_outbox = mail_outbox_table(metadata)
 event_outbox = event_outbox_table(metadata)
+
+_CLAIM_FOLLOW_UPS = Claim(contacts, due=contacts.c.follow_up.is_not(None), order_by=contacts.c.created_at)
 
 
 def utc(moment: datetime | None) -> datetime | None:
@@ -322,8 +324,7 @@ class ContactRepository:
             .values(claimed_until=now + lease)).rowcount == 1
 
     def claim_due_follow_ups(self, *, now: datetime, lease: timedelta, limit: int) -> list[FollowUp]:
-        rows = claim_due(self._c, contacts, now=now, lease=lease, limit=limit,
-                         due=contacts.c.follow_up.is_not(None), order_by=contacts.c.created_at)
+        rows = _CLAIM_FOLLOW_UPS(self._c, now=now, lease=lease, limit=limit)
         return [FollowUp(row.contact_id, row.follow_up, row.follow_up_attempts) for row in rows]
 
     def follow_up_context(self, contact_id: str) -> FollowUpContext | None:

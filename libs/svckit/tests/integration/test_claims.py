@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, insert, select
 
-from svckit.claims import Claim, claim_due
+from svckit.claims import Claim
 from svckit.db import make_engine, write_transaction
 from svckit.types import UtcDateTime
 
@@ -38,8 +38,8 @@ def _queue(engine, table, count, *, done=0, claimed_until=None, first=0):
 
 def _claim(engine, table, *, now=NOW, limit=10):
     with write_transaction(engine) as connection:
-        return claim_due(connection, table, now=now, lease=LEASE, limit=limit, due=table.c.done == 0,
-                         order_by=table.c.queued_at)
+        return Claim(table, due=table.c.done == 0, order_by=table.c.queued_at)(connection, now=now, lease=LEASE,
+                                                                               limit=limit)
 
 
 def test_claims_the_oldest_due_rows_up_to_the_limit_and_leases_them(jobs):
