@@ -17,7 +17,7 @@ from sqlalchemy import (BigInteger, Column, Date, Index, Integer, MetaData, Stri
                         bindparam, func, insert, literal_column, or_, select, text, true, update)
 from sqlalchemy.engine import Connection, Engine
 
-from svckit.db import write_transaction
+from svckit.db import insert_into, write_transaction
 from svckit.event_outbox import Position, add_event, event_outbox_table
 from svckit.mail_outbox import OutgoingMail, enqueue_mail, mail_outbox_table
 from svckit.types import UtcDateTime
@@ -205,7 +205,7 @@ _SUSPENSION_SEEN = select(organisation_suspensions.c.seen_at).where(
     organisation_suspensions.c.organisation_id == bindparam("organisation_id"))
 _HEAD_POSITION = select(func.coalesce(func.max(event_outbox.c.position), 0))
 _TAKE_WRITE_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
-_INSERT_CONSENT, _INSERT_CHANGE, _INSERT_GRANT_REQUEST = insert(consents), insert(consent_changes), insert(grant_requests)
+
 
 def _valid_at(now: datetime):
     return and_(consents.c.state == State.ACTIVE.value,
@@ -333,7 +333,7 @@ class Writer(Reader):
     def add(self, consent: Consent, addressee: Addressee, reminder_sent_at: datetime | None) -> None:
         # The row goes in as parameters of the table's INSERT, built once; building the statement
         # with .values() for each row costs several times what the database does with it.
-        self.connection.execute(_INSERT_CONSENT, dict(
+        self.connection.execute(insert_into(consents), dict(
             consent_id=consent.consent_id, professional_id=consent.professional_id,
             pe_registration_number=consent.pe_registration_number, organisation_id=consent.organisation_id,
             contact_id=consent.contact_id, valid_from=consent.valid_from,
@@ -364,7 +364,7 @@ class Writer(Reader):
     def record(self, change: ConsentChanged) -> int:
         """The change in the history and as an event in the outbox; answers its log position."""
         consent = change.consent
-        self.connection.execute(_INSERT_CHANGE, dict(
+        self.connection.execute(insert_into(consent_changes), dict(
             consent_id=consent.consent_id, professional_id=consent.professional_id,
             organisation_id=consent.organisation_id, contact_id=consent.contact_id, kind=change.kind.value,
             occurred_at=change.occurred_at, end_date=consent.end_date,
@@ -396,7 +396,7 @@ class Writer(Reader):
 
     def remember_grant(self, professional_id: str, idempotency_key: str, consent_ids: list[str],
                        log_position: int, now: datetime) -> None:
-        self.connection.execute(_INSERT_GRANT_REQUEST, dict(
+        self.connection.execute(insert_into(grant_requests), dict(
             professional_id=professional_id, idempotency_key=idempotency_key,
             consent_ids=json.dumps(consent_ids), log_position=log_position, created_at=now))
 
