@@ -315,7 +315,7 @@ def consent_events(quick: bool) -> Comparison:
     configure_logging("consent", "WARNING")
     admin_url, postgres_note = postgres_admin_url()
     results: dict[str, dict[str, list]] = {}
-    details: dict = {"postgres": postgres_note, "by_round": {}, "relay": {}}
+    details: dict = {"postgres": postgres_note, "by_round": {}, "relay": {}, "cpu_ms_per_message": {}}
     pinned_before, details["placement"] = _unpinned()
     try:
         with tempfile.TemporaryDirectory(prefix="bench-consent-events-") as folder:
@@ -335,18 +335,23 @@ def consent_events(quick: bool) -> Comparison:
                         anchor.round(WARMUP, subscriber)
                         subject.passes.clear()
                         results[kind] = {SUBJECT: [], ANCHOR: []}
+                        spent = {SUBJECT: 0.0, ANCHOR: 0.0}
                         for r in range(rounds):
                             order = [(SUBJECT, subject), (ANCHOR, anchor)]
                             if r % 2:
                                 order.reverse()
                             row = {"order": [name for name, _ in order]}
                             for name, side in order:
+                                started = time.process_time()  # every thread of this process
                                 part = side.round(per_round, subscriber)
+                                spent[name] += time.process_time() - started
                                 results[kind][name].append(part)
                                 figures = _figures([part])
                                 row[f"{name}_p50_ms"] = figures.get("p50_ms")
                                 row[f"{name}_sent_per_s"] = figures["sent_per_s"]
                             details["by_round"].setdefault(kind, []).append(row)
+                        details["cpu_ms_per_message"][kind] = {
+                            name: 1e3 * spent[name] / (per_round * rounds) for name in (SUBJECT, ANCHOR)}
                         published = sum(n for n, _ in subject.passes)
                         details["relay"][kind] = {
                             "passes_that_published": len(subject.passes),
@@ -390,6 +395,8 @@ def consent_events(quick: bool) -> Comparison:
             "sides. sent_per_s: grants committed (outbox) or messages confirmed (pika) a second; 200 were asked.",
             "details.calls: a grant call (outbox) or a publish waiting for its confirm (pika); details.late_start: "
             "how late each started against the 5 ms schedule; details.relay: the relay's passes that published.",
+            "details.cpu_ms_per_message: CPU time of this process per grant (grant workers, relay, scheduler) or "
+            "per message (publisher, scheduler); under one interpreter lock, 1000 / it is about the most a second.",
             "The consent exchange is this run's own (declared as pe.consent is) unless BENCH_CONSENT_EXCHANGE "
             "names one; nothing else is bound to it, as nothing else is to the anchor's.",
             "No target is set in the issue: the figures are reported only.",

@@ -83,3 +83,5 @@ def test_consent_events_quick_runs_and_writes_its_figures(amqp_url):
     assert result["ratios"]["p50_ms"] == result["ratio"]["value"]
     assert result["target"] is None
     assert all(lost == 0 for lost in result["details"]["lost"].values()), result["details"]["lost"]
+    for kind, spent in result["details"]["cpu_ms_per_message"].items():
+        assert spent["outbox"] > 0 and spent["pika"] > 0, (kind, spent)
