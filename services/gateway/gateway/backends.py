@@ -30,8 +30,13 @@ _STUBS = {
 
 # A restarted service is found again within a fraction of a second, not after gRPC's default
 # back-off of up to two minutes.
+_MAX_RECONNECT_BACKOFF_MS = 1000
 _CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.min_reconnect_backoff_ms", 100),
-                    ("grpc.max_reconnect_backoff_ms", 1000)]
+                    ("grpc.max_reconnect_backoff_ms", _MAX_RECONNECT_BACKOFF_MS)]
+# A health probe waits out the longest back-off between two connection attempts (gRPC adds up to
+# 20% jitter to it), so a service that is up is never reported unreachable because this worker's
+# channel last failed while it was starting.
+PROBE_TIMEOUT_SECONDS = 1.5 * _MAX_RECONNECT_BACKOFF_MS / 1000
 
 
 class Backends:
@@ -80,12 +85,13 @@ class Backends:
         return getattr(self.stub(service), method)(request, timeout=timeout or self.timeout,
                                                    metadata=outgoing_metadata(), wait_for_ready=True)
 
-    def health(self, timeout: float = 1.0) -> dict[str, str]:
-        """Each service's standard health status: SERVING, NOT_SERVING, or UNREACHABLE."""
+    def health(self, timeout: float = PROBE_TIMEOUT_SECONDS) -> dict[str, str]:
+        """Each service's standard health status: SERVING, NOT_SERVING, or UNREACHABLE (no answer
+        within `timeout`, the next connection attempt included)."""
         def check(service):
             try:
                 reply = health_pb2_grpc.HealthStub(self.channel(service)).Check(
-                    health_pb2.HealthCheckRequest(service=""), timeout=timeout)
+                    health_pb2.HealthCheckRequest(service=""), timeout=timeout, wait_for_ready=True)
                 return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
             except grpc.RpcError:
                 return "UNREACHABLE"

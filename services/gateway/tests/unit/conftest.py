@@ -28,7 +28,7 @@ class FakeBackends:
             raise AssertionError(f"unexpected call {service}.{method}")
         return reply(request) if callable(reply) else reply
 
-    def health(self, timeout=1.0):
+    def health(self, timeout=None):
         return dict(self.statuses)
 
 
