@@ -27,6 +27,7 @@ def stack_environment(environ: dict[str, str]) -> dict[str, str]:
         env.setdefault(f"{service}_ADDR", f"127.0.0.1:{env[f'{service}_GRPC_PORT']}")
     env.setdefault("SMTP_PORT", "1025")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    env.setdefault("DEVELOPMENT", "1")  # a developer's machine: see svckit.config.development
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     return env
 

@@ -58,7 +58,7 @@ class Stack:
         env = {key: value for key, value in os.environ.items() if not key.startswith("PROMETHEUS_")}
         env.update(PYTHONUNBUFFERED="1", VAR_DIR=str(self.folder / "var"), AMQP_URL=self.amqp_url,
                    SMTP_HOST="127.0.0.1", SMTP_PORT=str(self.ports["smtp"]), LOG_LEVEL="INFO",
-                   DRAIN_SECONDS="2")
+                   DRAIN_SECONDS="2", DEVELOPMENT="1")
         for service in SERVICES:
             env[f"{service.upper()}_ADDR"] = self.grpc_address(service)
         env.update(self.extra_env)

@@ -116,6 +116,21 @@ def process_settings(env: Env, service: str, *, grpc_port: int, metrics_port: in
     )
 
 
+def development(env: Env) -> bool:
+    """DEVELOPMENT=1: a developer's machine (make run, the system tests). It allows what a
+    deployment must never do, such as a moved clock; nothing else reads it."""
+    return env.choice("DEVELOPMENT", "0", ("0", "1")) == "1"
+
+
+def clock_offset_seconds(env: Env) -> float:
+    """CLOCK_OFFSET_SECONDS moves the process's clock (demos, tests in which a day must pass);
+    refused outside development, where a moved clock would let consents outlive their end."""
+    offset = env.float("CLOCK_OFFSET_SECONDS", 0.0)
+    if offset != 0.0 and not development(env):
+        raise SettingError("CLOCK_OFFSET_SECONDS is allowed only with DEVELOPMENT=1")
+    return offset
+
+
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 
 

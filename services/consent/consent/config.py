@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from svckit.config import Env, amqp_url, process_settings
+from svckit.config import Env, amqp_url, clock_offset_seconds, process_settings
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         reminder_days=env.int("REMINDER_DAYS", 14, minimum=1, maximum=365),
         expiry_interval_seconds=env.float("EXPIRY_INTERVAL_SECONDS", 60.0, minimum=0.1),
         # Moves this process's clock, for demos and system tests in which a day must pass.
-        clock_offset_seconds=env.float("CLOCK_OFFSET_SECONDS", 0.0),
+        clock_offset_seconds=clock_offset_seconds(env),
         rpc_timeout_seconds=env.float("RPC_TIMEOUT_SECONDS", 3.0, minimum=0.1),
         # Threads of its own for CheckAccess: checks queue in order on a few threads rather than
         # contend with each other and every other call; a few suffice, as a check holds its

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from identity.domain import LoginLimits
-from svckit.config import Env, process_settings
+from svckit.config import Env, clock_offset_seconds, process_settings
 
 _MAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
 
@@ -43,7 +43,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         # Access tokens cannot be revoked before they expire, so their life is kept short.
         access_token_ttl=timedelta(minutes=env.int("ACCESS_TOKEN_MINUTES", 10, minimum=1, maximum=15)),
         refresh_token_ttl=timedelta(hours=env.int("REFRESH_TOKEN_HOURS", 12, minimum=1, maximum=24 * 30)),
-        clock_offset_seconds=env.float("CLOCK_OFFSET_SECONDS", 0.0),
+        clock_offset_seconds=clock_offset_seconds(env),
         # How many password hashes run at once; more wait their turn (see passwords.Argon2Hasher).
         argon2_max_concurrent=env.int("ARGON2_MAX_CONCURRENT", 0, minimum=0, maximum=1024),
         login_limits=LoginLimits(

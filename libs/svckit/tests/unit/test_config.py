@@ -60,3 +60,20 @@ def test_clock_offset_setting_moves_time():
     assert isinstance(clock_from_setting(0), SystemClock)
     moved = clock_from_setting(2 * 86400).now()
     assert moved - datetime.now(timezone.utc) > timedelta(days=1, hours=23)
+
+
+def test_a_moved_clock_is_refused_outside_development():
+    from svckit.config import clock_offset_seconds
+    assert clock_offset_seconds(Env({})) == 0.0
+    assert clock_offset_seconds(Env({"CLOCK_OFFSET_SECONDS": "0"})) == 0.0
+    with pytest.raises(SettingError, match="CLOCK_OFFSET_SECONDS is allowed only with DEVELOPMENT=1"):
+        clock_offset_seconds(Env({"CLOCK_OFFSET_SECONDS": "86400"}))
+    assert clock_offset_seconds(Env({"CLOCK_OFFSET_SECONDS": "86400", "DEVELOPMENT": "1"})) == 86400.0
+
+
+def test_development_is_a_yes_or_no():
+    from svckit.config import development
+    assert development(Env({})) is False
+    assert development(Env({"DEVELOPMENT": "1"})) is True
+    with pytest.raises(SettingError, match="DEVELOPMENT must be one of 0, 1"):
+        development(Env({"DEVELOPMENT": "yes"}))
