@@ -43,7 +43,8 @@ class Env:
             raise SettingError(f"{name} must be at most {maximum}, got {value}")
         return value
 
-    def float(self, name: str, default: float | None = None, *, minimum: float = 0.0) -> float:
+    def float(self, name: str, default: float | None = None, *, minimum: float = 0.0,
+              maximum: float | None = None) -> float:
         raw = self._raw(name, None if default is None else repr(default))
         try:
             value = float(raw)
@@ -51,6 +52,8 @@ class Env:
             raise SettingError(f"{name} must be a number, got {raw!r}") from None
         if value < minimum:
             raise SettingError(f"{name} must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise SettingError(f"{name} must be at most {maximum}, got {value}")
         return value
 
     def port(self, name: str, default: int) -> int:

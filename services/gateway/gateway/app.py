@@ -8,12 +8,12 @@ from flask import Flask, g, request
 
 from gateway import metrics
 from gateway.api import Api
-from gateway.auth import TokenVerifier
+from gateway.auth import SessionCheck, TokenVerifier
 from gateway.backends import Backends
 from gateway.config import Settings
 from gateway.problems import from_rpc_error, problem
-from gateway.routes import (consents, contacts, docs, dossiers, organisations, passwords, probes, professionals,
-                            registrations, reports, sessions)
+from gateway.routes import (account, consents, contacts, docs, dossiers, organisations, passwords, probes,
+                            professionals, registrations, reports, sessions)
 from pe.identity.v1 import identity_pb2
 from svckit.logs import REQUEST_ID, get_logger
 
@@ -21,7 +21,7 @@ log = get_logger(__name__)
 
 API_BLUEPRINTS = (registrations.blueprint, passwords.blueprint, sessions.blueprint, organisations.blueprint,
                   contacts.blueprint, professionals.blueprint, consents.blueprint, dossiers.blueprint,
-                  reports.blueprint)
+                  reports.blueprint, account.blueprint)
 
 
 def identity_keys(backends: Backends):
@@ -32,11 +32,35 @@ def identity_keys(backends: Backends):
     return fetch
 
 
+def identity_sessions(backends: Backends):
+    def is_live(session_id: str, account_id: str) -> bool:
+        try:
+            backends.call("identity", "CheckSession", identity_pb2.CheckSessionRequest(
+                session_id=session_id, account_id=account_id))
+        except grpc.RpcError as error:
+            if error.code() == grpc.StatusCode.UNAUTHENTICATED:
+                return False
+            raise  # identity cannot say: nothing is let through (503)
+        return True
+    return is_live
+
+
+class UncheckedSessions:
+    """Every session taken as live: only with DEVELOPMENT=1 and CHECK_SESSIONS=0, for the benchmark
+    that measures what the live check costs. A logged-out token then works until it expires."""
+
+    def is_live(self, _principal) -> bool:
+        return True
+
+
 def create_app(settings: Settings, *, backends: Backends | None = None,
-               verifier: TokenVerifier | None = None) -> Flask:
+               verifier: TokenVerifier | None = None, session_check: SessionCheck | None = None) -> Flask:
     app = Flask("gateway")
     backends = backends or Backends(settings)
     verifier = verifier or TokenVerifier(identity_keys(backends))
+    if session_check is None:
+        session_check = (SessionCheck(identity_sessions(backends), fresh_seconds=settings.session_check_seconds)
+                         if settings.check_sessions else UncheckedSessions())
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         API_TITLE="pe-insight API", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
@@ -56,17 +80,18 @@ def create_app(settings: Settings, *, backends: Backends | None = None,
     app.register_blueprint(probes.blueprint)
     app.register_blueprint(docs.blueprint)
     metrics.instrument(app)
-    _install_request_context(app, verifier)
+    _install_request_context(app, verifier, session_check)
     _install_error_handlers(app)
     return app
 
 
-def _install_request_context(app: Flask, verifier: TokenVerifier) -> None:
+def _install_request_context(app: Flask, verifier: TokenVerifier, session_check) -> None:
     @app.before_request
     def _bind():
         incoming = request.headers.get("X-Request-Id", "")
         g.request_id = incoming if 0 < len(incoming) <= 128 else str(uuid.uuid4())
         g.token_verifier = verifier
+        g.session_check = session_check
         g.request_id_token = REQUEST_ID.set(g.request_id)
 
     @app.after_request

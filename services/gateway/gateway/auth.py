@@ -1,4 +1,6 @@
-"""Bearer-token authentication: access tokens (JWT, EdDSA) verified with identity's public keys."""
+"""Bearer-token authentication: access tokens (JWT, EdDSA) verified with identity's public keys, and
+the session each names checked live, so that logging out (or a new password, or a disabled account)
+stops every token of the session on the next request, on every gateway process."""
 from __future__ import annotations
 
 import base64
@@ -9,6 +11,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 import jwt
+from cachetools import TTLCache
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import g, request
 
@@ -18,11 +21,17 @@ ISSUER = "pe-insight-identity"
 AUDIENCE = "pe-insight"
 
 
+# Tokens live at most this long (identity's ACCESS_TOKEN_MINUTES is at most 15): an ended session
+# need not be remembered longer.
+MAX_TOKEN_SECONDS = 15 * 60
+
+
 @dataclass(frozen=True)
 class Principal:
     account_id: str
     kind: str
     username: str
+    session_id: str
 
 
 class Unauthenticated(Exception):
@@ -61,12 +70,43 @@ class TokenVerifier:
             if key is None:
                 raise Unauthenticated("the token is signed with an unknown key")
             claims = jwt.decode(token, key=key, algorithms=["EdDSA"], audience=AUDIENCE, issuer=ISSUER,
-                                options={"require": ["exp", "iat", "sub", "kind"]})
+                                options={"require": ["exp", "iat", "sub", "kind", "sid"]})
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("the access token has expired") from None
         except jwt.InvalidTokenError:
             raise Unauthenticated("the access token is not valid") from None
-        return Principal(claims["sub"], claims["kind"], claims.get("username", ""))
+        return Principal(claims["sub"], claims["kind"], claims.get("username", ""), str(claims["sid"]))
+
+
+class SessionCheck:
+    """Is the session a token names still live? Asked of identity (`ask` answers True or False, and
+    raises when identity cannot answer: then nothing is let through).
+
+    A live answer is kept for `fresh_seconds` (well under a second), so a burst of requests from one
+    page asks once; an ended session is remembered for as long as any token of it could be valid.
+    """
+
+    def __init__(self, ask: Callable[[str, str], bool], *, fresh_seconds: float = 0.5,
+                 max_sessions: int = 100_000, timer: Callable[[], float] = time.monotonic):
+        self._ask = ask
+        self._live = TTLCache(max_sessions, fresh_seconds, timer=timer) if fresh_seconds > 0 else None
+        self._ended = TTLCache(max_sessions, MAX_TOKEN_SECONDS, timer=timer)
+        self._lock = threading.Lock()
+
+    def is_live(self, principal: Principal) -> bool:
+        key = (principal.session_id, principal.account_id)
+        with self._lock:
+            if key in self._ended:
+                return False
+            if self._live is not None and key in self._live:
+                return True
+        live = self._ask(*key)
+        with self._lock:
+            if live and self._live is not None:
+                self._live[key] = True
+            elif not live:
+                self._ended[key] = True
+        return live
 
 
 def bearer_token() -> str | None:
@@ -88,8 +128,11 @@ def authenticated(view):
             return unauthenticated("send an access token: Authorization: Bearer <token>")
         verifier: TokenVerifier = g.token_verifier
         try:
-            g.principal = verifier.verify(token)
+            principal = verifier.verify(token)
         except Unauthenticated as error:
             return unauthenticated(str(error))
+        if not g.session_check.is_live(principal):
+            return unauthenticated("the session has ended; log in again")
+        g.principal = principal
         return view(*args, **kwargs)
     return wrapper

@@ -14,18 +14,20 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
-from identity import config, handlers
+from identity import config, events, handlers
 from identity.domain import AccountKind, AlreadyExists, InvalidInput, Language, LinkPurpose, NewAccount
 from identity.handlers import Deps
 from identity.keys import SigningKeyStore
 from identity.mails import MailComposer
 from identity.passwords import Argon2Hasher, Hasher, default_policy
-from identity.repository import UnitOfWork, mail_outbox
+from identity.repository import UnitOfWork, event_outbox, mail_outbox
 from identity.servicer import IdentityService
 from identity.tokens import AccessTokenIssuer
 from identity.workers import LinkRequestWorker
 from pe.identity.v1 import identity_pb2, identity_pb2_grpc
+from svckit.amqp import ConfirmingPublisher, check_broker
 from svckit.clock import Clock, clock_from_setting
+from svckit.event_outbox import EventRelay, RelayMetrics
 from svckit.logs import configure_logging, mask_email
 from svckit.mail import SMTPMailSender
 from svckit.mail_outbox import MailMetrics, MailRelay
@@ -44,7 +46,15 @@ class Service:
     keys: SigningKeyStore
     servicer: IdentityService
     mail_relay: MailRelay
+    event_relay: EventRelay
+    publisher: ConfirmingPublisher
     link_worker: LinkRequestWorker
+
+    def run_event_relay(self) -> None:
+        try:
+            self.event_relay.run()
+        finally:  # on the relay's own thread: pika connections are not shared between threads
+            self.publisher.close()
 
 
 def build(settings: config.Settings, engine: Engine, *, clock: Clock | None = None,
@@ -53,15 +63,20 @@ def build(settings: config.Settings, engine: Engine, *, clock: Clock | None = No
     keys = SigningKeyStore(engine, clock)
     keys.ensure_key()
     hasher = hasher or Argon2Hasher(max_concurrent=settings.argon2_max_concurrent or None)
+    publisher = ConfirmingPublisher(settings.amqp_url, exchanges=(events.EXCHANGE,))
+    event_relay = EventRelay(engine, event_outbox, publisher, events.EXCHANGE, clock,
+                             metrics=RelayMetrics(registry, "identity") if registry is not None else None)
     deps = Deps(uow=partial(UnitOfWork, engine), clock=clock, hasher=hasher,
                 policy=default_policy(), access_tokens=AccessTokenIssuer(keys, settings.access_token_ttl),
                 mails=MailComposer(settings.public_url), link_ttl=settings.link_ttl,
-                refresh_ttl=settings.refresh_token_ttl, limits=settings.login_limits)
+                refresh_ttl=settings.refresh_token_ttl, limits=settings.login_limits,
+                link_mails_per_hour=settings.link_mails_per_hour, email_change_ttl=settings.email_change_ttl,
+                events_committed=event_relay.wake)
     relay = MailRelay(engine, mail_outbox, SMTPMailSender(settings.smtp_host, settings.smtp_port), clock,
                       from_address=settings.mail_from,
                       metrics=MailMetrics(registry, "identity") if registry is not None else None)
     return Service(deps=deps, keys=keys, servicer=IdentityService(keys, deps), mail_relay=relay,
-                   link_worker=LinkRequestWorker(deps))
+                   event_relay=event_relay, publisher=publisher, link_worker=LinkRequestWorker(deps))
 
 
 def bootstrap(settings: config.Settings, engine: Engine, *, clock: Clock | None = None,
@@ -71,7 +86,8 @@ def bootstrap(settings: config.Settings, engine: Engine, *, clock: Clock | None 
     return ServiceParts(
         registrations=[Registration(SERVICE_NAME, identity_pb2_grpc.add_IdentityServiceServicer_to_server,
                                     service.servicer)],
-        workers=[Worker("mail-relay", service.mail_relay.run, service.mail_relay.stop),
+        workers=[Worker("event-relay", service.run_event_relay, service.event_relay.stop),
+                 Worker("mail-relay", service.mail_relay.run, service.mail_relay.stop),
                  Worker("link-requests", service.link_worker.run, service.link_worker.stop)])
 
 
@@ -79,6 +95,7 @@ def serve_main() -> None:
     settings = config.load()
     configure_logging("identity", settings.log_level)
     engine = open_database(settings.database_url, MIGRATIONS)
+    check_broker(settings.amqp_url)
     registry = CollectorRegistry()
     serve(grpc_port=settings.grpc_port, metrics_port=settings.metrics_port,
           parts=bootstrap(settings, engine, registry=registry), registry=registry,

@@ -19,7 +19,6 @@ class AccountKind(enum.Enum):
 class AccountStatus(enum.Enum):
     AWAITING_PASSWORD = "awaiting_password"
     ACTIVE = "active"
-    LOCKED = "locked"        # never stored: shown while a login lock runs
     DISABLED = "disabled"
 
 
@@ -41,9 +40,11 @@ class EventKind(str, enum.Enum):
     PASSWORD_SET = "password_set"
     LOGIN_SUCCEEDED = "login_succeeded"
     LOGIN_FAILED = "login_failed"
-    LOCKED = "locked"
     LOGOUT = "logout"
     DISABLED = "disabled"
+    PASSWORD_CHANGED = "password_changed"
+    EMAIL_CHANGE_REQUESTED = "email_change_requested"
+    EMAIL_CHANGED = "email_changed"
 
 
 # --- errors -------------------------------------------------------------------------------------
@@ -85,25 +86,18 @@ class SessionInvalid(DomainError):
 
 
 class Throttled(DomainError):
-    reason = ""
+    """Not evaluated: try again after `retry_after_seconds`; `reason` is machine-readable."""
 
-    def __init__(self, retry_after_seconds: int, message: str):
-        super().__init__(message)
-        self.retry_after_seconds = retry_after_seconds
+    MESSAGES = {
+        "TOO_MANY_ATTEMPTS": "too many failed logins for this account from this address; try again later",
+        "LOGIN_SLOWED_DOWN": "logins to this account are slowed down after failed attempts; try again shortly",
+        "PASSWORD_RESET_REQUIRED": "too many failed logins for this account; set a new password with "
+                                   "'forgot password' to log in",
+    }
 
-
-class AccountLocked(Throttled):
-    reason = "ACCOUNT_LOCKED"
-
-    def __init__(self, retry_after_seconds: int):
-        super().__init__(retry_after_seconds, "too many failed logins for this account; try again later")
-
-
-class TooManyAttempts(Throttled):
-    reason = "TOO_MANY_ATTEMPTS"
-
-    def __init__(self, retry_after_seconds: int):
-        super().__init__(retry_after_seconds, "too many failed logins from this address; try again later")
+    def __init__(self, reason: str, retry_after_seconds: int):
+        super().__init__(self.MESSAGES[reason])
+        self.reason, self.retry_after_seconds = reason, retry_after_seconds
 
 
 class NotAllowed(DomainError):
@@ -131,23 +125,16 @@ class Account:
     email: str
     display_name: str
     kind: AccountKind
-    status: AccountStatus            # as stored: awaiting_password, active or disabled
+    status: AccountStatus
     language: Language
     pe_registration_number: str | None
     created_at: datetime
     updated_at: datetime
     password_hash: str | None = field(default=None, repr=False)
-    locked_until: datetime | None = None
 
     @property
     def username_lower(self) -> str:
         return self.username.lower()
-
-    def status_at(self, now: datetime) -> AccountStatus:
-        """The status to show: an active account reads LOCKED while a login lock runs."""
-        if self.status is AccountStatus.ACTIVE and self.locked_until is not None and self.locked_until > now:
-            return AccountStatus.LOCKED
-        return self.status
 
     @property
     def may_log_in(self) -> bool:
@@ -285,12 +272,26 @@ class PasswordPolicy:
 
 @dataclass(frozen=True)
 class LoginLimits:
-    """How many failed logins are tolerated, per username tried and per client address."""
-    account_max_failures: int = 5
-    account_window: timedelta = timedelta(minutes=15)
-    account_lock: timedelta = timedelta(minutes=15)
-    address_max_failures: int = 20
-    address_window: timedelta = timedelta(minutes=15)
+    """Guessing is slowed down, never turned into a lockout that a stranger can cause (NIST SP 800-63B
+    5.2.2). Failures are kept per username tried (known or not, so that nothing reveals which exist)."""
+    failures_per_address: int = 5           # per username and client address, within `window`
+    window: timedelta = timedelta(minutes=15)
+    free_failures: int = 3                  # per username within `window` before attempts must wait
+    max_delay: timedelta = timedelta(seconds=30)
+    failures_per_day: int = 100             # evaluated per username in 24 h, since its last login or new password
+
+
+@dataclass(frozen=True)
+class LoginFailure:
+    occurred_at: datetime
+    client_address: str | None
+
+
+@dataclass(frozen=True)
+class LoginRefusal:
+    """Why an attempt is not evaluated at all, and how long until one is."""
+    reason: str
+    retry_after_seconds: int
 
 
 def seconds_until(moment: datetime, now: datetime) -> int:
@@ -298,32 +299,35 @@ def seconds_until(moment: datetime, now: datetime) -> int:
     return max(1, math.ceil((moment - now).total_seconds()))
 
 
-def account_lock_retry_after(locked_until: datetime | None, now: datetime) -> int | None:
-    """Seconds left of a running account lock, or None when no lock runs."""
-    if locked_until is None or locked_until <= now:
-        return None
-    return seconds_until(locked_until, now)
+def failures_counted_since(now: datetime, *resets: datetime | None) -> datetime:
+    """Failures older than a day, or before the last login or the last new password, do not count."""
+    return max([now - timedelta(days=1), *(moment for moment in resets if moment is not None)])
 
 
-def failures_counted_since(now: datetime, window: timedelta, *resets: datetime | None) -> datetime:
-    """Failures older than the window, or before the last lock ended or the last login, do not count."""
-    return max([now - window, *(moment for moment in resets if moment is not None)])
+def login_refusal(failures: Sequence[LoginFailure], address: str | None, now: datetime,
+                  limits: LoginLimits) -> LoginRefusal | None:
+    """Whether an attempt from `address` may be evaluated now, given the username's counted failures.
 
-
-def lock_after_failure(failures_counted: int, max_failures: int, now: datetime,
-                       lock: timedelta) -> datetime | None:
-    """The end of the lock this failure starts, if it is the one that reaches the limit."""
-    return now + lock if failures_counted >= max_failures else None
-
-
-def address_retry_after(recent_failures: Sequence[datetime], now: datetime, max_failures: int,
-                        window: timedelta) -> int | None:
-    """Seconds until an address may try again, given its failures in the window (any order)."""
-    in_window = sorted((t for t in recent_failures if t > now - window), reverse=True)
-    if len(in_window) < max_failures:
-        return None
-    # Attempts resume once the max_failures-th newest failure leaves the window.
-    return seconds_until(in_window[max_failures - 1] + window, now)
+    Past the daily limit only a new password (a reset link, which always works) opens the account.
+    Below it, an address that keeps failing waits out its own window, and every address waits a
+    delay that doubles with each failure in the window, up to `max_delay`: the owner, at another
+    address, is slowed down at worst, never kept out.
+    """
+    newest_first = sorted(failures, key=lambda f: f.occurred_at, reverse=True)
+    if len(newest_first) >= limits.failures_per_day:
+        oldest_counted = newest_first[limits.failures_per_day - 1].occurred_at
+        return LoginRefusal("PASSWORD_RESET_REQUIRED", seconds_until(oldest_counted + timedelta(days=1), now))
+    recent = [f for f in newest_first if f.occurred_at > now - limits.window]
+    from_address = [f for f in recent if address is not None and f.client_address == address]
+    if len(from_address) >= limits.failures_per_address:
+        leaves = from_address[limits.failures_per_address - 1].occurred_at + limits.window
+        return LoginRefusal("TOO_MANY_ATTEMPTS", seconds_until(leaves, now))
+    if len(recent) >= limits.free_failures:
+        doublings = min(len(recent) - limits.free_failures, 16)  # 2 ** 16 s is past any max_delay already
+        delay = min(limits.max_delay, timedelta(seconds=2 ** doublings))
+        if recent[0].occurred_at + delay > now:
+            return LoginRefusal("LOGIN_SLOWED_DOWN", seconds_until(recent[0].occurred_at + delay, now))
+    return None
 
 
 # --- links and sessions -------------------------------------------------------------------------
@@ -354,7 +358,32 @@ class RefreshToken:
 
 
 @dataclass(frozen=True)
+class EmailChange:
+    """A new login e-mail, in force only once the new address confirms it."""
+    change_id: str
+    account_id: str
+    new_email: str
+    created_at: datetime
+    expires_at: datetime
+    confirmed_at: datetime | None = None
+    voided_at: datetime | None = None
+
+    def usable_at(self, now: datetime) -> bool:
+        return self.confirmed_at is None and self.voided_at is None and self.expires_at > now
+
+
+class SessionEnd(str, enum.Enum):
+    """Why a session ended; every one of them refuses its tokens from the next request on."""
+    LOGOUT = "logout"
+    PASSWORD_SET = "password_set"
+    PASSWORD_CHANGED = "password_changed"
+    DISABLED = "disabled"
+    REFRESH_REUSED = "refresh_reused"
+
+
+@dataclass(frozen=True)
 class Session:
+    session_id: str
     access_token: str
     access_token_expires_at: datetime
     refresh_token: str

@@ -12,12 +12,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from identity.domain import (Account, AccountEvent, AccountLocked, AccountStatus, AlreadyExists, EventKind,
+from identity.domain import (Account, AccountEvent, AccountStatus, AlreadyExists, EventKind,
                              InvalidInput, Language, LinkInvalid, LinkPurpose, LoginLimits, NewAccount, NotAllowed,
-                             NotAuthenticated, NotFound, PasswordPolicy, Session, SessionInvalid,
-                             TooManyAttempts, account_lock_retry_after, address_retry_after,
-                             check_display_name, check_email, check_mail_context, dedupe,
-                             failures_counted_since, is_uuid, lock_after_failure, validate_new_account)
+                             NotAuthenticated, NotFound, PasswordPolicy, Session, SessionEnd, SessionInvalid,
+                             Throttled, check_display_name, check_email, check_mail_context, dedupe,
+                             failures_counted_since, is_uuid, login_refusal, validate_new_account)
+from identity.events import email_changed
 from identity.mails import MailComposer
 from identity.passwords import Hasher
 from identity.repository import Conflict, Repository, UnitOfWork
@@ -44,6 +44,11 @@ class Deps:
     link_ttl: timedelta = timedelta(hours=72)
     refresh_ttl: timedelta = timedelta(hours=12)
     limits: LoginLimits = field(default_factory=LoginLimits)
+    # Link mails one account may be sent in an hour on request ('forgot password'); more are not sent.
+    link_mails_per_hour: int = 3
+    email_change_ttl: timedelta = timedelta(hours=24)
+    # Wakes the event relay once a transaction with events has committed.
+    events_committed: Callable[[], None] = lambda: None
 
     def now(self) -> datetime:
         return self.clock.now().astimezone(timezone.utc)
@@ -220,10 +225,16 @@ def update_account(command: UpdateAccount, deps: Deps) -> Account:
     if faults:
         raise InvalidInput(faults)
     account = get_account(command.account_id, deps)
+    moves = "email" in changes and changes["email"].lower() != account.email.lower()
+    if moves and account.password_hash is not None:
+        # Whoever could change it could send themselves a reset link: only the holder changes it,
+        # through request_email_change.
+        raise NotAllowed("EMAIL_CHANGED_BY_HOLDER_ONLY", "the e-mail of an account whose password is set is "
+                                                         "changed only by its holder")
     now = deps.now()
     with deps.uow() as uow:
         uow.repo.update_account(account.account_id, now, **changes)
-        if "email" in changes and changes["email"].lower() != account.email.lower():
+        if moves:
             # A link mailed to the old address must not set the password any more.
             uow.repo.void_links(account.account_id, now)
         account = uow.repo.account(account.account_id)
@@ -240,7 +251,7 @@ def disable_account(command: DisableAccount, deps: Deps) -> Account:
     with deps.uow() as uow:
         if account.status is not AccountStatus.DISABLED:
             uow.repo.update_account(account.account_id, now, status=AccountStatus.DISABLED)
-            uow.repo.revoke_all_sessions(account.account_id, now)
+            uow.repo.end_all_sessions(account.account_id, now, SessionEnd.DISABLED)
             uow.repo.void_links(account.account_id, now)
             uow.repo.add_event(account.account_id, EventKind.DISABLED, now,
                                actor_account_id=command.actor_account_id, detail=command.reason.strip())
@@ -312,14 +323,24 @@ def process_link_requests(deps: Deps, limit: int = 20) -> int:
 
 
 def _answer_link_request(request, deps: Deps) -> None:
-    now = deps.now()
+    now, purpose = deps.now(), LinkPurpose(request.purpose)
     with deps.uow() as uow:
         for account in _link_targets(uow.repo, request.account_id, request.username_or_email):
-            if account.status is not AccountStatus.DISABLED:
-                _issue_link(uow.repo, account, LinkPurpose(request.purpose), json.loads(request.mail_context),
-                            deps, now)
+            if account.status is AccountStatus.DISABLED:
+                continue
+            if purpose is LinkPurpose.PASSWORD_RESET and _link_mails_spent(uow.repo, account, deps, now):
+                # Anyone can ask on anyone's behalf: past the limit nothing is sent, and the asker
+                # was answered exactly as always.
+                log.warning("password link not sent: the account's hourly limit is reached",
+                            account_id=account.account_id)
+                continue
+            _issue_link(uow.repo, account, purpose, json.loads(request.mail_context), deps, now)
         uow.repo.delete_link_request(request.request_id)
         uow.commit()
+
+
+def _link_mails_spent(repo: Repository, account: Account, deps: Deps, now: datetime) -> bool:
+    return repo.links_issued_since(account.account_id, now - timedelta(hours=1)) >= deps.link_mails_per_hour
 
 
 def _link_targets(repo: Repository, account_id: str | None, wanted: str | None) -> list[Account]:
@@ -349,7 +370,8 @@ def complete_password_setup(command: CompletePasswordSetup, deps: Deps) -> Accou
         if not uow.repo.set_password(account.account_id, password_hash, now):
             raise LinkInvalid()
         uow.repo.void_links(account.account_id, now)
-        uow.repo.revoke_all_sessions(account.account_id, now)  # a new password ends the old sessions
+        uow.repo.void_email_changes(account.account_id, now)  # one asked by whoever knew the old password
+        uow.repo.end_all_sessions(account.account_id, now, SessionEnd.PASSWORD_SET)
         uow.repo.add_event(account.account_id, EventKind.PASSWORD_SET, now)
         account = uow.repo.account(account.account_id)
         uow.commit()
@@ -369,85 +391,70 @@ def authenticate(command: Authenticate, deps: Deps) -> Session:
     if faults:
         raise InvalidInput(faults)
     address = command.client_address.strip()[:100] or None
-    key, now, limits = username.lower(), deps.now(), deps.limits
+    key, now = username.lower(), deps.now()
     with deps.uow() as uow:
-        if address:
-            retry = address_retry_after(
-                uow.repo.address_failures(address, now - limits.address_window, limits.address_max_failures),
-                now, limits.address_max_failures, limits.address_window)
-            if retry:
-                raise TooManyAttempts(retry)
         account = uow.repo.account_by_username(key)
-        lock_end = uow.repo.lock_end(key)
-        retry = account_lock_retry_after(lock_end, now)
-        if retry:
-            if account:
-                uow.repo.add_event(account.account_id, EventKind.LOGIN_FAILED, now, client_address=address,
-                                   detail="refused while locked")
-                uow.commit()
-            raise AccountLocked(retry)
-        last_login = uow.repo.last_login(account.account_id) if account else None
+        _refuse_if_throttled(uow.repo, key, account, address, deps, now)
     # Argon2 runs for unknown usernames too (against a dummy hash), so both take as long.
     verified = deps.hasher.verify(account.password_hash if account else None, password)
     if verified and account is not None and account.may_log_in:
         return _start_session(account, password, address, deps, now)
-    _record_failure(key, account, address, deps, now, failures_counted_since(now, limits.account_window,
-                                                                             lock_end, last_login))
+    _record_failure(key, account, address, deps, now)
     raise NotAuthenticated()
 
 
-def _record_failure(key: str, account: Account | None, address: str | None, deps: Deps, now: datetime,
-                    since: datetime) -> None:
-    limits = deps.limits
+def _refuse_if_throttled(repo: Repository, key: str, account: Account | None, address: str | None, deps: Deps,
+                         now: datetime) -> None:
+    """Raise Throttled when this attempt must not even be evaluated (see domain.login_refusal)."""
+    resets = repo.login_resets(account.account_id) if account else ()
+    failures = repo.counted_failures(key, failures_counted_since(now, *resets), deps.limits.failures_per_day)
+    refusal = login_refusal(failures, address, now, deps.limits)
+    if refusal:
+        raise Throttled(refusal.reason, refusal.retry_after_seconds)
+
+
+def _record_failure(key: str, account: Account | None, address: str | None, deps: Deps, now: datetime) -> None:
     with deps.uow() as uow:
         uow.repo.add_login_failure(key, address, now)
         if account:
             uow.repo.add_event(account.account_id, EventKind.LOGIN_FAILED, now, client_address=address)
-        until = lock_after_failure(uow.repo.count_failures(key, since), limits.account_max_failures, now,
-                                   limits.account_lock)
-        if until:
-            uow.repo.add_lock(key, now, until)
-            if account:
-                uow.repo.add_event(account.account_id, EventKind.LOCKED, now, client_address=address)
         uow.commit()
-    if until:
-        log.warning("login locked after repeated failures", account_id=account.account_id if account else None,
-                    locked_until=until.isoformat())
 
 
 def _start_session(account: Account, password: str, address: str | None, deps: Deps,
                    now: datetime) -> Session:
     rehashed = deps.hasher.hash(password) if deps.hasher.needs_rehash(account.password_hash) else None
-    refresh, expires_at = new_secret(), now + deps.refresh_ttl
+    session_id, refresh, expires_at = str(uuid.uuid4()), new_secret(), now + deps.refresh_ttl
     with deps.uow() as uow:
-        uow.repo.add_refresh_token(family_id=str(uuid.uuid4()), account_id=account.account_id,
+        uow.repo.add_session(session_id=session_id, account_id=account.account_id, now=now, expires_at=expires_at)
+        uow.repo.add_refresh_token(family_id=session_id, account_id=account.account_id,
                                    token_hash=digest(refresh), now=now, expires_at=expires_at)
         uow.repo.record_login(account.account_id, now)
         uow.repo.add_event(account.account_id, EventKind.LOGIN_SUCCEEDED, now, client_address=address)
         if rehashed:
             uow.repo.replace_hash(account.account_id, account.password_hash, rehashed)
         uow.commit()
-    access, access_expires_at = deps.access_tokens.issue(account, now)
-    return Session(access, access_expires_at, refresh, expires_at, account)
+    access, access_expires_at = deps.access_tokens.issue(account, session_id, now)
+    return Session(session_id, access, access_expires_at, refresh, expires_at, account)
 
 
 def refresh_session(refresh_token: str, deps: Deps) -> Session:
-    """Rotate: the token is spent and a new one of the same family (and the same end) replaces it.
+    """Rotate: the token is spent and a new one of the same session (and the same end) replaces it.
 
-    A spent token coming back means it was stolen or copied: the whole family ends.
+    A spent token coming back means it was stolen or copied: the whole session ends.
     """
     if not refresh_token.strip():
         raise InvalidInput({"refresh_token": "is required"})
     now = deps.now()
     with deps.uow() as uow:
         token = uow.repo.refresh_token(digest(refresh_token.strip()))
-        if token is None or token.expires_at <= now or token.revoked_at or uow.repo.family_revoked(token.family_id):
+        if token is None or token.expires_at <= now or token.revoked_at or uow.repo.session_ended(token.family_id):
             raise SessionInvalid()
         if token.used_at is not None or not uow.repo.use_refresh_token(token.token_id, now):
-            uow.repo.revoke_family(token.family_id, now)
+            uow.repo.end_session(token.family_id, now, SessionEnd.REFRESH_REUSED)
             uow.commit()
             log.warning("a rotated refresh token was used again; its session is ended",
-                        account_id=token.account_id, family_id=token.family_id)
+                        account_id=token.account_id, session_id=token.family_id)
             raise SessionInvalid()
         account = uow.repo.account(token.account_id)
         if account is None or not account.may_log_in:
@@ -456,21 +463,152 @@ def refresh_session(refresh_token: str, deps: Deps) -> Session:
         uow.repo.add_refresh_token(family_id=token.family_id, account_id=account.account_id,
                                    token_hash=digest(successor), now=now, expires_at=token.expires_at)
         uow.commit()
-    access, access_expires_at = deps.access_tokens.issue(account, now)
-    return Session(access, access_expires_at, successor, token.expires_at, account)
+    access, access_expires_at = deps.access_tokens.issue(account, token.family_id, now)
+    return Session(token.family_id, access, access_expires_at, successor, token.expires_at, account)
 
 
-def revoke_session(refresh_token: str, deps: Deps) -> None:
-    """Logout: the token's whole family ends. An unknown token is no error (it is already ended)."""
-    if not refresh_token.strip():
-        raise InvalidInput({"refresh_token": "is required"})
+@dataclass(frozen=True)
+class EndSession:
+    """Logout, by the refresh token or by the session an access token names (with its account)."""
+    refresh_token: str = ""
+    session_id: str = ""
+    account_id: str = ""
+
+
+def end_session(command: EndSession, deps: Deps) -> None:
+    """Every token of the session stops working. An unknown session is no error (it has ended)."""
+    if bool(command.refresh_token.strip()) == bool(command.session_id.strip()):
+        message = "give either refresh_token or session_id"
+        raise InvalidInput({"refresh_token": message, "session_id": message})
     now = deps.now()
     with deps.uow() as uow:
-        token = uow.repo.refresh_token(digest(refresh_token.strip()))
-        if token and not uow.repo.family_revoked(token.family_id):
-            uow.repo.revoke_family(token.family_id, now)
-            uow.repo.add_event(token.account_id, EventKind.LOGOUT, now)
+        if command.refresh_token.strip():
+            token = uow.repo.refresh_token(digest(command.refresh_token.strip()))
+            session_id, account_id = (token.family_id, token.account_id) if token else ("", "")
+        else:
+            session_id = command.session_id.strip()
+            owner = uow.repo.session_owner(session_id) if is_uuid(session_id) else None
+            # Only the holder's own session: an id alone ends nothing of anybody else's.
+            account_id = owner if owner and owner == command.account_id.strip() else ""
+        if account_id and uow.repo.end_session(session_id, now, SessionEnd.LOGOUT):
+            uow.repo.add_event(account_id, EventKind.LOGOUT, now)
             uow.commit()
+
+
+def check_session(session_id: str, account_id: str, deps: Deps) -> None:
+    """Raise SessionInvalid unless the session is live and its account may still log in."""
+    if not (is_uuid(session_id) and is_uuid(account_id)):
+        raise SessionInvalid()
+    with deps.uow() as uow:
+        if not uow.repo.live_session(session_id, account_id, deps.now()):
+            raise SessionInvalid()
+
+
+# --- the holder's own password and e-mail ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class ChangePassword:
+    account_id: str
+    current_password: str
+    new_password: str
+    client_address: str = ""
+
+
+@dataclass(frozen=True)
+class RequestEmailChange:
+    account_id: str
+    current_password: str
+    new_email: str
+    client_address: str = ""
+
+
+def change_password(command: ChangePassword, deps: Deps) -> Account:
+    """A new password from the logged-in holder, who proves the current one; every session ends."""
+    account = _holder_with_password(command.account_id, command.current_password, command.client_address, deps)
+    if command.new_password == command.current_password:
+        raise InvalidInput({"new_password": "must differ from the current password"})
+    try:
+        deps.policy.check(command.new_password, username=account.username, email=account.email)
+    except InvalidInput as error:
+        raise InvalidInput({"new_password": error.violations["password"]}) from None
+    new_hash, now = deps.hasher.hash(command.new_password), deps.now()
+    with deps.uow() as uow:
+        if not uow.repo.change_password(account.account_id, account.password_hash, new_hash, now):
+            raise NotAllowed("PASSWORD_CHANGED_MEANWHILE", "the password changed meanwhile; log in again")
+        uow.repo.void_links(account.account_id, now)
+        uow.repo.void_email_changes(account.account_id, now)
+        uow.repo.end_all_sessions(account.account_id, now, SessionEnd.PASSWORD_CHANGED)
+        uow.repo.add_event(account.account_id, EventKind.PASSWORD_CHANGED, now,
+                           client_address=command.client_address.strip()[:100] or None)
+        account = uow.repo.account(account.account_id)
+        uow.commit()
+    log.info("password changed", account_id=account.account_id)
+    return account
+
+
+def request_email_change(command: RequestEmailChange, deps: Deps) -> None:
+    """The holder asks for a new login e-mail. It takes effect when the new address confirms;
+    meanwhile the old address is told, and links already sent to it stop working."""
+    new_email, fault = check_email(command.new_email)
+    if fault:
+        raise InvalidInput({"new_email": fault})
+    account = _holder_with_password(command.account_id, command.current_password, command.client_address, deps)
+    if new_email.lower() == account.email.lower():
+        raise InvalidInput({"new_email": "is the address the account has already"})
+    token, now = new_secret(), deps.now()
+    expires_at = now + deps.email_change_ttl
+    with deps.uow() as uow:
+        uow.repo.void_email_changes(account.account_id, now)
+        uow.repo.void_links(account.account_id, now)
+        uow.repo.add_email_change(account_id=account.account_id, new_email=new_email, token_hash=digest(token),
+                                  now=now, expires_at=expires_at)
+        uow.repo.enqueue_mail(deps.mails.email_change_confirmation(account, new_email, token, expires_at), now)
+        uow.repo.enqueue_mail(deps.mails.email_change_notice(account, new_email), now)
+        uow.repo.add_event(account.account_id, EventKind.EMAIL_CHANGE_REQUESTED, now,
+                           client_address=command.client_address.strip()[:100] or None)
+        uow.commit()
+    log.info("e-mail change requested", account_id=account.account_id)
+
+
+def confirm_email_change(token: str, deps: Deps) -> Account:
+    """The new address proves it receives mail: the login e-mail changes, once."""
+    if not token.strip():
+        raise InvalidInput({"token": "is required"})
+    now = deps.now()
+    with deps.uow() as uow:
+        change = uow.repo.email_change(digest(token.strip()))
+        account = uow.repo.account(change.account_id) if change else None
+        if change is None or account is None or not change.usable_at(now) or not account.may_log_in:
+            raise LinkInvalid()
+        if not uow.repo.confirm_email_change(change.change_id, now):
+            raise LinkInvalid()
+        uow.repo.update_account(account.account_id, now, email=change.new_email)
+        uow.repo.void_links(account.account_id, now)
+        uow.repo.add_event(account.account_id, EventKind.EMAIL_CHANGED, now)
+        uow.repo.enqueue_mail(deps.mails.email_changed_notice(account, change.new_email), now)
+        uow.repo.add_outbound_event(email_changed(account, change.new_email, now))
+        changed = uow.repo.account(account.account_id)
+        uow.commit()
+    deps.events_committed()
+    log.info("e-mail changed", account_id=account.account_id)
+    return changed
+
+
+def _holder_with_password(account_id: str, password: str, client_address: str, deps: Deps) -> Account:
+    """The account, once its holder has re-entered the password: a wrong one counts as a failed
+    login, and a throttled account is not even checked, so this is no way around the login limits."""
+    if not password or len(password) > MAX_LOGIN_PASSWORD:
+        raise InvalidInput({"current_password": "is required" if not password else "is too long"})
+    account = get_account(account_id, deps)
+    if not account.may_log_in:
+        raise NotAllowed("ACCOUNT_NOT_ACTIVE", "the account cannot do this in its present state")
+    address, now = client_address.strip()[:100] or None, deps.now()
+    with deps.uow() as uow:
+        _refuse_if_throttled(uow.repo, account.username_lower, account, address, deps, now)
+    if not deps.hasher.verify(account.password_hash, password):
+        _record_failure(account.username_lower, account, address, deps, now)
+        raise InvalidInput({"current_password": "is not the account's current password"})
+    return account
 
 
 # --- audit trail --------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader
 
 from identity.domain import Account, Language, LinkPurpose
+from svckit.logs import mask_email
 from svckit.mail_outbox import OutgoingMail
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -37,6 +38,9 @@ class MailComposer:
     def link(self, token: str) -> str:
         return f"{self._public_url}/set-password?{urlencode({'token': token})}"
 
+    def email_confirmation_link(self, token: str) -> str:
+        return f"{self._public_url}/confirm-email?{urlencode({'token': token})}"
+
     def setup_link_mail(self, account: Account, purpose: LinkPurpose, token: str, expires_at: datetime,
                         context: Mapping[str, str]) -> OutgoingMail:
         language = account.language
@@ -47,8 +51,32 @@ class MailComposer:
             "organisation_name": context.get("organisation_name", "").strip(),
             "role": _ROLES[language].get(context.get("role", "").strip(), context.get("role", "").strip()),
         }
-        name = f"{language.value}/{purpose.value}"
+        return self._compose(account, purpose.value, values, account.email)
+
+    def email_change_confirmation(self, account: Account, new_email: str, token: str,
+                                  expires_at: datetime) -> OutgoingMail:
+        """To the new address: the link that makes it the login e-mail."""
+        values = self._holder_values(account, new_email)
+        values.update(link=self.email_confirmation_link(token),
+                      expires=expires_at.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M"))
+        return self._compose(account, "email_change_confirmation", values, new_email)
+
+    def email_change_notice(self, account: Account, new_email: str) -> OutgoingMail:
+        """To the old address: a change was asked, and what to do if it was not the holder."""
+        return self._compose(account, "email_change_notice", self._holder_values(account, new_email), account.email)
+
+    def email_changed_notice(self, account: Account, new_email: str) -> OutgoingMail:
+        """To the old address: the change took effect."""
+        return self._compose(account, "email_changed", self._holder_values(account, new_email), account.email)
+
+    def _holder_values(self, account: Account, new_email: str) -> dict[str, str]:
+        return {"lang": account.language.value, "display_name": account.display_name,
+                "username": account.username, "new_email": mask_email(new_email),
+                "site": self._public_url, "forgot_link": f"{self._public_url}/forgot-password"}
+
+    def _compose(self, account: Account, template: str, values: Mapping[str, str], recipient: str) -> OutgoingMail:
+        name = f"{account.language.value}/{template}"
         text = self._text.get_template(f"{name}.txt").make_module(values)
         subject = " ".join(str(text.subject).split())
         html = self._html.get_template(f"{name}.html").render(values, subject=subject)
-        return OutgoingMail(recipient=account.email, subject=subject, text_body=str(text), html_body=html)
+        return OutgoingMail(recipient=recipient, subject=subject, text_body=str(text), html_body=html)

@@ -14,9 +14,10 @@ from sqlalchemy import (BigInteger, Column, ForeignKey, Index, Integer, LargeBin
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
-from identity.domain import (Account, AccountEvent, AccountKind, AccountStatus, Language, LinkPurpose,
-                             RefreshToken, SetupLink)
+from identity.domain import (Account, AccountEvent, AccountKind, AccountStatus, EmailChange, Language, LinkPurpose,
+                             LoginFailure, RefreshToken, SetupLink)
 from svckit.claims import Claim
+from svckit.event_outbox import OutboundEvent, add_event, event_outbox_table
 from svckit.mail_outbox import OutgoingMail, enqueue_mail, mail_outbox_table
 from svckit.types import UtcDateTime
 
@@ -29,7 +30,8 @@ signing_keys = Table(
     "signing_keys", metadata,
     Column("key_id", String(64), primary_key=True),
     Column("public_key", LargeBinary(32), nullable=False),
-    Column("private_key", LargeBinary(32), nullable=False),
+    # Encrypted with the key-encryption key (identity.keys); the public half is public.
+    Column("private_key", LargeBinary(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("retired_at", UtcDateTime(), nullable=True),
 )
@@ -51,6 +53,7 @@ accounts = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("last_login_at", UtcDateTime(), nullable=True),
+    Column("password_changed_at", UtcDateTime(), nullable=True),
     Index("ux_accounts_username_lower", "username_lower", unique=True),
     Index("ux_accounts_pe_registration_number", "pe_registration_number", unique=True),
     Index("ux_accounts_idempotency_key", "idempotency_key", unique=True),
@@ -84,6 +87,33 @@ link_requests = Table(
     Column("requested_at", UtcDateTime(), nullable=False),
     Column("claimed_until", UtcDateTime(), nullable=True),
     Index("ix_link_requests_requested_at", "requested_at"),
+)
+
+# A login session: what access tokens name (claim `sid`) and refresh tokens belong to (family_id).
+sessions = Table(
+    "sessions", metadata,
+    Column("session_id", String(36), primary_key=True),
+    Column("account_id", String(36), ForeignKey("accounts.account_id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("ended_at", UtcDateTime(), nullable=True),
+    Column("end_reason", String(30), nullable=True),
+    Index("ix_sessions_account_id", "account_id"),
+)
+
+# A login e-mail change waiting for the new address to confirm it.
+email_changes = Table(
+    "email_changes", metadata,
+    Column("change_id", String(36), primary_key=True),
+    Column("account_id", String(36), ForeignKey("accounts.account_id", ondelete="CASCADE"), nullable=False),
+    Column("new_email", String(320), nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("confirmed_at", UtcDateTime(), nullable=True),
+    Column("voided_at", UtcDateTime(), nullable=True),
+    Index("ux_email_changes_token_hash", "token_hash", unique=True),
+    Index("ix_email_changes_account_id", "account_id"),
 )
 
 refresh_tokens = Table(
@@ -127,16 +157,8 @@ login_failures = Table(
     Index("ix_login_failures_client_address_occurred_at", "client_address", "occurred_at"),
 )
 
-login_locks = Table(
-    "login_locks", metadata,
-    Column("lock_id", Sequence_, primary_key=True, autoincrement=True),
-    Column("username_lower", String(64), nullable=False),
-    Column("locked_at", UtcDateTime(), nullable=False),
-    Column("locked_until", UtcDateTime(), nullable=False),
-    Index("ix_login_locks_username_lower_locked_until", "username_lower", "locked_until"),
-)
-
 mail_outbox = mail_outbox_table(metadata)
+event_outbox = event_outbox_table(metadata)
 
 _CLAIM_LINK_REQUESTS = Claim(link_requests, due=link_requests.c.request_id.is_not(None),
                              order_by=link_requests.c.requested_at)
@@ -151,12 +173,7 @@ def utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(timezone.utc)
 
 
-def _lock_end(username_lower_column):
-    return (select(func.max(login_locks.c.locked_until))
-            .where(login_locks.c.username_lower == username_lower_column).scalar_subquery())
-
-
-_ACCOUNT_COLUMNS = (accounts, _lock_end(accounts.c.username_lower).label("locked_until"))
+_ACCOUNT_COLUMNS = (accounts,)
 
 
 def _account(row: Row) -> Account:
@@ -164,7 +181,7 @@ def _account(row: Row) -> Account:
         account_id=row.account_id, username=row.username, email=row.email, display_name=row.display_name,
         kind=AccountKind(row.kind), status=AccountStatus(row.status), language=Language(row.language),
         pe_registration_number=row.pe_registration_number, created_at=utc(row.created_at),
-        updated_at=utc(row.updated_at), password_hash=row.password_hash, locked_until=utc(row.locked_until))
+        updated_at=utc(row.updated_at), password_hash=row.password_hash)
 
 
 class Conflict(Exception):
@@ -250,8 +267,16 @@ class Repository:
         result = self.connection.execute(
             update(accounts).where(and_(accounts.c.account_id == account_id,
                                         accounts.c.status != AccountStatus.DISABLED.value))
-            .values(password_hash=password_hash, status=AccountStatus.ACTIVE.value, updated_at=now))
+            .values(password_hash=password_hash, status=AccountStatus.ACTIVE.value, updated_at=now,
+                    password_changed_at=now))
         return result.rowcount == 1
+
+    def change_password(self, account_id: str, old_hash: str, new_hash: str, now: datetime) -> bool:
+        """Replace the hash, only if the password did not change meanwhile and the account is active."""
+        return self.connection.execute(update(accounts).where(and_(
+            accounts.c.account_id == account_id, accounts.c.password_hash == old_hash,
+            accounts.c.status == AccountStatus.ACTIVE.value))
+            .values(password_hash=new_hash, updated_at=now, password_changed_at=now)).rowcount == 1
 
     def replace_hash(self, account_id: str, old_hash: str, new_hash: str) -> None:
         """A rehash with newer parameters, only if the password did not change meanwhile."""
@@ -263,9 +288,11 @@ class Repository:
         self.connection.execute(update(accounts).where(accounts.c.account_id == account_id)
                                 .values(last_login_at=now))
 
-    def last_login(self, account_id: str) -> datetime | None:
-        return utc(self.connection.execute(select(accounts.c.last_login_at).where(
-            accounts.c.account_id == account_id)).scalar())
+    def login_resets(self, account_id: str) -> tuple[datetime | None, datetime | None]:
+        """The last login and the last new password: failures before either no longer count."""
+        row = self.connection.execute(select(accounts.c.last_login_at, accounts.c.password_changed_at).where(
+            accounts.c.account_id == account_id)).first()
+        return (utc(row.last_login_at), utc(row.password_changed_at)) if row else (None, None)
 
     def delete_awaiting_account(self, account_id: str, now: datetime) -> bool:
         """Delete an account that never set its password, with its links, events and the mail not
@@ -280,7 +307,7 @@ class Repository:
         if mail_ids:
             self.connection.execute(delete(mail_outbox).where(and_(
                 mail_outbox.c.mail_id.in_(mail_ids), mail_outbox.c.sent_at.is_(None))))
-        for table in (password_links, refresh_tokens, account_events):
+        for table in (password_links, refresh_tokens, sessions, email_changes, account_events):
             self.connection.execute(delete(table).where(table.c.account_id == account_id))
         self.connection.execute(delete(accounts).where(accounts.c.account_id == account_id))
         return True
@@ -309,6 +336,10 @@ class Repository:
         return SetupLink(link_id=row.link_id, account_id=row.account_id, purpose=LinkPurpose(row.purpose),
                          created_at=utc(row.created_at), expires_at=utc(row.expires_at),
                          used_at=utc(row.used_at), voided_at=utc(row.voided_at))
+
+    def links_issued_since(self, account_id: str, since: datetime) -> int:
+        return self.connection.execute(select(func.count()).select_from(password_links).where(and_(
+            password_links.c.account_id == account_id, password_links.c.created_at > since))).scalar_one()
 
     def consume_link(self, token_hash: str, now: datetime) -> str | None:
         """Mark the link used if it still can be: one conditional UPDATE, so exactly one caller wins.
@@ -343,7 +374,46 @@ class Repository:
     def enqueue_mail(self, mail: OutgoingMail, now: datetime) -> str:
         return enqueue_mail(self.connection, mail_outbox, mail, now)
 
-    # --- refresh tokens ----------------------------------------------------------------------
+    # --- sessions and refresh tokens ---------------------------------------------------------
+
+    def add_session(self, *, session_id: str, account_id: str, now: datetime, expires_at: datetime) -> None:
+        self.connection.execute(insert(sessions).values(
+            session_id=session_id, account_id=account_id, created_at=now, expires_at=expires_at))
+
+    def live_session(self, session_id: str, account_id: str, now: datetime) -> bool:
+        """Not ended, not expired, of this account, and the account may still log in."""
+        return self.connection.execute(
+            select(sessions.c.session_id).join(accounts, accounts.c.account_id == sessions.c.account_id)
+            .where(sessions.c.session_id == session_id, sessions.c.account_id == account_id,
+                   sessions.c.ended_at.is_(None), sessions.c.expires_at > now,
+                   accounts.c.status == AccountStatus.ACTIVE.value, accounts.c.password_hash.is_not(None))
+        ).first() is not None
+
+    def session_ended(self, session_id: str) -> bool:
+        return self.connection.execute(select(sessions.c.ended_at).where(
+            sessions.c.session_id == session_id)).scalar() is not None
+
+    def session_owner(self, session_id: str) -> str | None:
+        return self.connection.execute(select(sessions.c.account_id).where(
+            sessions.c.session_id == session_id)).scalar()
+
+    def end_session(self, session_id: str, now: datetime, reason: str) -> bool:
+        """End the session and spend its refresh tokens; False if it had ended already."""
+        ended = self.connection.execute(update(sessions).where(and_(
+            sessions.c.session_id == session_id, sessions.c.ended_at.is_(None)))
+            .values(ended_at=now, end_reason=reason)).rowcount == 1
+        self.connection.execute(update(refresh_tokens).where(and_(
+            refresh_tokens.c.family_id == session_id, refresh_tokens.c.revoked_at.is_(None)))
+            .values(revoked_at=now))
+        return ended
+
+    def end_all_sessions(self, account_id: str, now: datetime, reason: str) -> None:
+        self.connection.execute(update(sessions).where(and_(
+            sessions.c.account_id == account_id, sessions.c.ended_at.is_(None)))
+            .values(ended_at=now, end_reason=reason))
+        self.connection.execute(update(refresh_tokens).where(and_(
+            refresh_tokens.c.account_id == account_id, refresh_tokens.c.revoked_at.is_(None)))
+            .values(revoked_at=now))
 
     def add_refresh_token(self, *, family_id: str, account_id: str, token_hash: str, now: datetime,
                           expires_at: datetime) -> None:
@@ -360,26 +430,45 @@ class Repository:
                             created_at=utc(row.created_at), expires_at=utc(row.expires_at),
                             used_at=utc(row.used_at), revoked_at=utc(row.revoked_at))
 
-    def family_revoked(self, family_id: str) -> bool:
-        return self.connection.execute(select(refresh_tokens.c.token_id).where(and_(
-            refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_not(None)))
-            .limit(1)).first() is not None
-
     def use_refresh_token(self, token_id: str, now: datetime) -> bool:
         """Mark the token rotated; False if another call rotated or revoked it first."""
         return self.connection.execute(update(refresh_tokens).where(and_(
             refresh_tokens.c.token_id == token_id, refresh_tokens.c.used_at.is_(None),
             refresh_tokens.c.revoked_at.is_(None))).values(used_at=now)).rowcount == 1
 
-    def revoke_family(self, family_id: str, now: datetime) -> None:
-        self.connection.execute(update(refresh_tokens).where(and_(
-            refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None)))
-            .values(revoked_at=now))
+    # --- e-mail changes ----------------------------------------------------------------------
 
-    def revoke_all_sessions(self, account_id: str, now: datetime) -> None:
-        self.connection.execute(update(refresh_tokens).where(and_(
-            refresh_tokens.c.account_id == account_id, refresh_tokens.c.revoked_at.is_(None)))
-            .values(revoked_at=now))
+    def add_email_change(self, *, account_id: str, new_email: str, token_hash: str, now: datetime,
+                         expires_at: datetime) -> None:
+        self.connection.execute(insert(email_changes).values(
+            change_id=str(uuid.uuid4()), account_id=account_id, new_email=new_email, token_hash=token_hash,
+            created_at=now, expires_at=expires_at))
+
+    def email_change(self, token_hash: str) -> EmailChange | None:
+        row = self.connection.execute(select(email_changes).where(
+            email_changes.c.token_hash == token_hash)).first()
+        if row is None:
+            return None
+        return EmailChange(change_id=row.change_id, account_id=row.account_id, new_email=row.new_email,
+                           created_at=utc(row.created_at), expires_at=utc(row.expires_at),
+                           confirmed_at=utc(row.confirmed_at), voided_at=utc(row.voided_at))
+
+    def confirm_email_change(self, change_id: str, now: datetime) -> bool:
+        """One conditional UPDATE: exactly one of concurrent confirmations wins."""
+        return self.connection.execute(update(email_changes).where(and_(
+            email_changes.c.change_id == change_id, email_changes.c.confirmed_at.is_(None),
+            email_changes.c.voided_at.is_(None), email_changes.c.expires_at > now))
+            .values(confirmed_at=now)).rowcount == 1
+
+    def void_email_changes(self, account_id: str, now: datetime) -> int:
+        return self.connection.execute(update(email_changes).where(and_(
+            email_changes.c.account_id == account_id, email_changes.c.confirmed_at.is_(None),
+            email_changes.c.voided_at.is_(None))).values(voided_at=now)).rowcount
+
+    # --- events for other services -----------------------------------------------------------
+
+    def add_outbound_event(self, event: OutboundEvent) -> None:
+        add_event(self.connection, event_outbox, event)
 
     # --- audit events ------------------------------------------------------------------------
 
@@ -406,31 +495,22 @@ class Repository:
         self.connection.execute(insert(login_failures).values(
             username_lower=username_lower, client_address=client_address or None, occurred_at=now))
 
-    def count_failures(self, username_lower: str, since: datetime) -> int:
-        return self.connection.execute(select(func.count()).select_from(login_failures).where(and_(
-            login_failures.c.username_lower == username_lower, login_failures.c.occurred_at >= since))).scalar_one()
-
-    def address_failures(self, client_address: str, since: datetime, limit: int) -> list[datetime]:
-        """The newest failures from the address after `since`, at most `limit` of them."""
-        rows = self.connection.execute(select(login_failures.c.occurred_at).where(and_(
-            login_failures.c.client_address == client_address, login_failures.c.occurred_at > since))
-            .order_by(login_failures.c.occurred_at.desc()).limit(limit)).scalars().all()
-        return [utc(moment) for moment in rows]
-
-    def lock_end(self, username_lower: str) -> datetime | None:
-        return utc(self.connection.execute(select(func.max(login_locks.c.locked_until)).where(
-            login_locks.c.username_lower == username_lower)).scalar())
-
-    def add_lock(self, username_lower: str, now: datetime, until: datetime) -> None:
-        self.connection.execute(insert(login_locks).values(username_lower=username_lower, locked_at=now,
-                                                           locked_until=until))
+    def counted_failures(self, username_lower: str, since: datetime, limit: int) -> list[LoginFailure]:
+        """The newest failures of the username after `since`, at most `limit` of them."""
+        rows = self.connection.execute(select(login_failures.c.occurred_at, login_failures.c.client_address)
+                                       .where(and_(login_failures.c.username_lower == username_lower,
+                                                   login_failures.c.occurred_at > since))
+                                       .order_by(login_failures.c.occurred_at.desc()).limit(limit)).all()
+        return [LoginFailure(utc(row.occurred_at), row.client_address) for row in rows]
 
     def forget_old_logins(self, before: datetime) -> None:
-        """Failures, locks and sessions that can no longer matter."""
+        """Failures, sessions and e-mail changes that can no longer matter."""
         self.connection.execute(delete(login_failures).where(login_failures.c.occurred_at < before))
-        self.connection.execute(delete(login_locks).where(login_locks.c.locked_until < before))
         self.connection.execute(delete(refresh_tokens).where(or_(
             refresh_tokens.c.expires_at < before, refresh_tokens.c.revoked_at < before)))
+        self.connection.execute(delete(sessions).where(or_(
+            sessions.c.expires_at < before, sessions.c.ended_at < before)))
+        self.connection.execute(delete(email_changes).where(email_changes.c.expires_at < before))
 
 
 class UnitOfWork:

@@ -31,7 +31,6 @@ _KINDS = {identity_pb2.ACCOUNT_KIND_EMPLOYER_CONTACT: AccountKind.EMPLOYER_CONTA
           identity_pb2.ACCOUNT_KIND_OPERATOR: AccountKind.OPERATOR}
 _STATUSES = {AccountStatus.AWAITING_PASSWORD: identity_pb2.ACCOUNT_STATUS_AWAITING_PASSWORD,
              AccountStatus.ACTIVE: identity_pb2.ACCOUNT_STATUS_ACTIVE,
-             AccountStatus.LOCKED: identity_pb2.ACCOUNT_STATUS_LOCKED,
              AccountStatus.DISABLED: identity_pb2.ACCOUNT_STATUS_DISABLED}
 _LANGUAGES = {common_pb2.LANGUAGE_NL: Language.NL, common_pb2.LANGUAGE_EN: Language.EN}
 _PURPOSES = {identity_pb2.LINK_PURPOSE_REGISTRATION: LinkPurpose.REGISTRATION,
@@ -135,7 +134,7 @@ class IdentityService(identity_pb2_grpc.IdentityServiceServicer):
         return identity_pb2.Account(
             account_id=account.account_id, username=account.username, email=account.email,
             display_name=account.display_name, kind=_kind_proto(account.kind),
-            status=_STATUSES[account.status_at(self._deps.now())], language=_language_proto(account.language),
+            status=_STATUSES[account.status], language=_language_proto(account.language),
             pe_registration_number=account.pe_registration_number or "",
             create_time=_timestamp(account.created_at), update_time=_timestamp(account.updated_at))
 
@@ -145,7 +144,7 @@ class IdentityService(identity_pb2_grpc.IdentityServiceServicer):
             access_token_expire_time=_timestamp(session.access_token_expires_at),
             refresh_token=session.refresh_token,
             refresh_token_expire_time=_timestamp(session.refresh_token_expires_at),
-            account=self._account(session.account))
+            account=self._account(session.account), session_id=session.session_id)
 
     # --- accounts ------------------------------------------------------------------------------
 
@@ -230,8 +229,31 @@ class IdentityService(identity_pb2_grpc.IdentityServiceServicer):
 
     @_refusals_as_status
     def RevokeSession(self, request, context):
-        handlers.revoke_session(request.refresh_token, self._deps)
+        handlers.end_session(handlers.EndSession(request.refresh_token, request.session_id, request.account_id),
+                             self._deps)
         return identity_pb2.RevokeSessionResponse()
+
+    @_refusals_as_status
+    def CheckSession(self, request, context):
+        handlers.check_session(request.session_id, request.account_id, self._deps)
+        return identity_pb2.CheckSessionResponse()
+
+    @_refusals_as_status
+    def ChangePassword(self, request, context):
+        account = handlers.change_password(handlers.ChangePassword(
+            request.account_id, request.current_password, request.new_password, request.client_address), self._deps)
+        return identity_pb2.ChangePasswordResponse(account=self._account(account))
+
+    @_refusals_as_status
+    def RequestEmailChange(self, request, context):
+        handlers.request_email_change(handlers.RequestEmailChange(
+            request.account_id, request.current_password, request.new_email, request.client_address), self._deps)
+        return identity_pb2.RequestEmailChangeResponse()
+
+    @_refusals_as_status
+    def ConfirmEmailChange(self, request, context):
+        account = handlers.confirm_email_change(request.token, self._deps)
+        return identity_pb2.ConfirmEmailChangeResponse(account=self._account(account))
 
     def ListSigningKeys(self, request, context):
         return identity_pb2.ListSigningKeysResponse(keys=[

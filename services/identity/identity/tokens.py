@@ -36,13 +36,16 @@ class AccessTokenIssuer:
     def __init__(self, keys: SigningKeys, lifetime: timedelta):
         self._keys, self.lifetime = keys, lifetime
 
-    def issue(self, account: Account, now: datetime) -> tuple[str, datetime]:
-        """A signed access token for the account, and when it expires."""
+    def issue(self, account: Account, session_id: str, now: datetime) -> tuple[str, datetime]:
+        """A signed access token for the account's session, and when it expires.
+
+        `sid` names the session, so that the gateway can refuse the token as soon as the session
+        ends (logout, new password, disabled account) instead of when it expires."""
         key_id, private_key = self._keys.signing_key()
         expires_at = now + self.lifetime
         claims = {
             "iss": ISSUER, "aud": AUDIENCE, "sub": account.account_id, "kind": account.kind.value,
-            "username": account.username, "iat": int(now.timestamp()), "exp": int(expires_at.timestamp()),
+            "username": account.username, "sid": session_id, "iat": int(now.timestamp()), "exp": int(expires_at.timestamp()),
             "jti": str(uuid.uuid4()),
         }
         token = jwt.encode(claims, private_key, algorithm=ALGORITHM, headers={"kid": key_id})

@@ -7,7 +7,7 @@ import grpc
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
-from organisation import config, outbox, repository
+from organisation import config, consumer, outbox, repository
 from organisation.clients import IdentityAccounts
 from organisation.followups import FollowUpWorker
 from organisation.handlers import AccountDirectory, Deps
@@ -60,7 +60,8 @@ def bootstrap(settings: config.Settings, engine: Engine, registry: CollectorRegi
         registrations=[Registration(SERVICE_NAME, organisation_pb2_grpc.add_OrganisationServiceServicer_to_server,
                                     OrganisationService(deps))],
         workers=[Worker("event-relay", run_events, events.stop), Worker("mail-relay", mail.run, mail.stop),
-                 Worker("identity-follow-ups", follow_ups.run, follow_ups.stop)])
+                 Worker("identity-follow-ups", follow_ups.run, follow_ups.stop),
+                 consumer.consumer_worker(settings.amqp_url, deps)])
 
 
 def main() -> None:

@@ -10,12 +10,12 @@ from collections.abc import Mapping
 import grpc
 
 from organisation.domain import Language
-from organisation.handlers import (AccountDirectoryError, AccountRefused, LinkPurpose, NewAccount,
-                                   UsernameTaken)
+from organisation.handlers import (AccountDirectoryError, AccountRefused, EmailOwnedByHolder, LinkPurpose,
+                                   NewAccount, UsernameTaken)
 from pe.common.v1 import common_pb2
 from pe.identity.v1 import identity_pb2, identity_pb2_grpc
 from svckit.interceptors import outgoing_metadata
-from svckit.rpc_errors import field_violations
+from svckit.rpc_errors import error_reason, field_violations
 
 _LANGUAGES = {Language.NL: common_pb2.LANGUAGE_NL, Language.EN: common_pb2.LANGUAGE_EN}
 _PURPOSES = {LinkPurpose.REGISTRATION: identity_pb2.LINK_PURPOSE_REGISTRATION,
@@ -43,6 +43,8 @@ class IdentityAccounts:
                 return None
             if method == "CreateAccount" and error.code() == grpc.StatusCode.ALREADY_EXISTS:
                 raise UsernameTaken(request.account.username) from None
+            if method == "UpdateAccount" and error_reason(error) == "EMAIL_CHANGED_BY_HOLDER_ONLY":
+                raise EmailOwnedByHolder(self._account(request.account_id).email) from None
             if method == "CreateAccount" and error.code() == grpc.StatusCode.INVALID_ARGUMENT:
                 violations = {_field(name): text for name, text in field_violations(error).items()}
                 raise AccountRefused(violations or {"username": error.details() or "was refused"}) from None
@@ -70,6 +72,14 @@ class IdentityAccounts:
             account_id=account_id, email=email, display_name=display_name, update_mask=["email", "display_name"]),
             absent_is_done=True)
         return response is not None and response.account.status == identity_pb2.ACCOUNT_STATUS_AWAITING_PASSWORD
+
+    def awaits_password(self, account_id: str) -> bool:
+        account = self._account(account_id)
+        return account is None or account.status == identity_pb2.ACCOUNT_STATUS_AWAITING_PASSWORD
+
+    def _account(self, account_id: str) -> identity_pb2.Account | None:
+        response = self._call("GetAccount", identity_pb2.GetAccountRequest(account_id=account_id), absent_is_done=True)
+        return response.account if response is not None else None
 
     def disable_account(self, account_id: str, *, actor_account_id: str, reason: str) -> None:
         self._call("DisableAccount", identity_pb2.DisableAccountRequest(

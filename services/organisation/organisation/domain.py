@@ -440,8 +440,12 @@ def registration_transition(organisation: Organisation, administrator_account_id
 
 
 def ensure_can_add_contacts(organisation: Organisation) -> None:
-    if organisation.status is OrganisationStatus.REJECTED:
-        raise RuleViolated("ORGANISATION_REJECTED", "a rejected organisation cannot get new contacts")
+    # Each addition mails an invitation that carries names the managers chose: until the operator
+    # has authorised the organisation (and while it is suspended) that would relay whatever they like.
+    if organisation.status is not OrganisationStatus.AUTHORISED:
+        raise RuleViolated("ORGANISATION_NOT_AUTHORISED",
+                           "contacts can be added once the organisation is authorised, and not while it is "
+                           f"{organisation.status.value}")
 
 
 def ensure_second_contact_free(second_contacts: int) -> None:

@@ -76,6 +76,15 @@ class AccountRefused(Exception):
         self.violations = dict(violations)
 
 
+class EmailOwnedByHolder(Exception):
+    """Identity keeps the account's e-mail: its holder has set a password, so only they change it.
+    `email` is the address identity has."""
+
+    def __init__(self, email: str):
+        super().__init__("the e-mail is changed only by the account's holder")
+        self.email = email
+
+
 class AccountDirectory(Protocol):
     """What the organisation service needs of identity."""
 
@@ -89,7 +98,11 @@ class AccountDirectory(Protocol):
         ...
 
     def update_profile(self, account_id: str, *, email: str, display_name: str) -> bool:
-        """Give the account this e-mail address and name; answer whether it still awaits its password."""
+        """Give the account this e-mail address and name; answer whether it still awaits its password.
+        Raises EmailOwnedByHolder when the address would change but the holder has set a password."""
+
+    def awaits_password(self, account_id: str) -> bool:
+        """Whether the account has not set its password yet (an unknown account has not)."""
 
     def disable_account(self, account_id: str, *, actor_account_id: str, reason: str) -> None:
         ...
@@ -438,6 +451,8 @@ def update_contact(command: UpdateContact, deps: Deps) -> Contact:
         changes["department_name"] = clean_text(command.department_name, f"{prefix}department_name", violations,
                                                 maximum=MAX_DEPARTMENT, required=False)
     violations.check()
+    if "email" in changes:
+        _ensure_address_is_the_organisations(command.contact_id, changes["email"], deps)
     with deps.uow() as uow:
         contact = _contact(uow, command.contact_id)
         uow.organisations.lock(contact.organisation_id)  # role rules are checked against current state
@@ -453,6 +468,24 @@ def update_contact(command: UpdateContact, deps: Deps) -> Contact:
     if kind:
         _follow_up_now(deps, changed.contact_id, kind, claimed=False)
     return changed
+
+
+def _ensure_address_is_the_organisations(contact_id: str, email: str, deps: Deps) -> None:
+    """A manager corrects the address only of a contact who has not set a password yet: whoever could
+    change a login e-mail could have that account's password links sent to themselves."""
+    with deps.uow() as uow:
+        contact = _contact(uow, contact_id)
+    if email != contact.email and not deps.accounts.awaits_password(contact.account_id):
+        raise RuleViolated("EMAIL_CHANGED_BY_HOLDER_ONLY",
+                           "this contact has set a password, so only they change their e-mail address (logged "
+                           "in); someone who left is removed and a successor added")
+
+
+def adopt_login_email(account_id: str, email: str, changed_at: datetime, deps: Deps) -> int:
+    """Identity announced the holder's confirmed login e-mail: the contacts of that account take it.
+    Answers how many contacts changed (none for an announcement older than the last one seen)."""
+    with deps.uow() as uow:
+        return uow.contacts.adopt_login_email(account_id, email, changed_at=changed_at, now=deps.clock.now())
 
 
 def remove_contact(command: RemoveContact, deps: Deps) -> None:
@@ -552,10 +585,16 @@ def _tell_identity(deps: Deps, context, kind: str) -> bool:
         return False
     link_due = kind == "link"
     if kind in ("profile", "email"):
-        # The name and address are the organisation's to change; identity's copy follows, before
-        # any link, so that the link goes to the address the organisation has now.
-        awaiting = deps.accounts.update_profile(context.account_id, email=context.email,
-                                                display_name=context.name)
+        # The name, and the address until a password is set, are the organisation's to change;
+        # identity's copy follows, before any link, so that the link goes to the address it has now.
+        try:
+            awaiting = deps.accounts.update_profile(context.account_id, email=context.email,
+                                                    display_name=context.name)
+        except EmailOwnedByHolder as owned:
+            # The holder set a password after the manager's correction was accepted: theirs stands.
+            adopt_login_email(context.account_id, owned.email, deps.clock.now(), deps)
+            awaiting = deps.accounts.update_profile(context.account_id, email=owned.email,
+                                                    display_name=context.name)
         link_due = kind == "email" and awaiting
     if link_due:
         purpose, mail_context = _link_request(context)

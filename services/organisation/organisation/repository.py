@@ -83,6 +83,8 @@ contacts = Table(
     Column("follow_up", String(10), nullable=True, index=True),
     Column("follow_up_attempts", Integer, nullable=False),
     Column("claimed_until", UtcDateTime(), nullable=True),
+    # When identity last announced the holder's confirmed login e-mail (an older one arriving late is ignored).
+    Column("login_email_at", UtcDateTime(), nullable=True),
     CheckConstraint(_one_of("role", ROLES), name="role"),
     CheckConstraint(_one_of("language", LANGUAGES), name="language"),
     CheckConstraint("follow_up IS NULL OR follow_up IN ('link', 'profile', 'email', 'disable')", name="follow_up"),
@@ -306,6 +308,12 @@ class ContactRepository:
                                     and_(contacts.c.created_at == created_at, contacts.c.contact_id > contact_id)))
         query = query.order_by(contacts.c.created_at, contacts.c.contact_id).limit(limit)
         return [_contact(row) for row in self._c.execute(query)]
+
+    def adopt_login_email(self, account_id: str, email: str, *, changed_at: datetime, now: datetime) -> int:
+        """The holder's confirmed login e-mail becomes the contacts' address, unless a newer one did."""
+        newer = or_(contacts.c.login_email_at.is_(None), contacts.c.login_email_at < changed_at)
+        return self._c.execute(update(contacts).where(and_(contacts.c.account_id == account_id, newer))
+                               .values(email=email, login_email_at=changed_at, updated_at=now)).rowcount
 
     def memberships(self, account_id: str) -> list[Membership]:
         query = (select(contacts.c.organisation_id, contacts.c.contact_id, contacts.c.role, organisations.c.status)

@@ -9,7 +9,7 @@ import pytest
 
 from organisation import handlers
 from organisation.__main__ import MIGRATIONS
-from organisation.domain import Language
+from organisation.domain import Language, OrganisationStatus
 from svckit.clock import ManualClock
 from svckit.db import make_engine, upgrade
 
@@ -48,11 +48,20 @@ def new_contact(organisation_id: str, **overrides) -> handlers.AddContact:
     return handlers.AddContact(**{**values, **overrides})
 
 
+def authorised(deps, **registration_values) -> handlers.Registered:
+    """A registered organisation the operator has authorised: only such a one gets contacts."""
+    registered = handlers.register_organisation(registration(**registration_values), deps)
+    handlers.change_organisation_status(handlers.ChangeStatus(
+        registered.organisation.organisation_id, OrganisationStatus.AUTHORISED, "operator-1"), deps)
+    return registered
+
+
 @pytest.fixture
 def factory() -> SimpleNamespace:
     """The factories above, for test modules (which cannot import a conftest)."""
     return SimpleNamespace(kvk_number=kvk_number, organisation_form=organisation_form,
-                           applicant_form=applicant_form, registration=registration, new_contact=new_contact)
+                           applicant_form=applicant_form, registration=registration, new_contact=new_contact,
+                           authorised=authorised)
 
 
 @pytest.fixture

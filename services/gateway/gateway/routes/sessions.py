@@ -99,7 +99,7 @@ class SessionRevoke(MethodView):
     @blueprint.arguments(RefreshSchema)
     @blueprint.response(204)
     def post(self, form):
-        """Log out: the refresh token and every token rotated from it stop working."""
+        """Log out with the refresh token: every token of its session stops working."""
         _identity("RevokeSession", identity_pb2.RevokeSessionRequest(refresh_token=form["refresh_token"]))
 
 
@@ -114,6 +114,16 @@ class Session(MethodView):
         caller = g.principal
         return {"account_id": caller.account_id, "kind": caller.kind, "username": caller.username}
 
+    @authenticated
+    @blueprint.doc(security=BEARER)
+    @blueprint.response(204)
+    @blueprint.alt_response(401, description="No valid access token")
+    def delete(self):
+        """Log out with the access token: every token of its session stops working, here and on
+        every other gateway, from the next request on."""
+        caller = g.principal
+        _identity("RevokeSession", identity_pb2.RevokeSessionRequest(
+            session_id=caller.session_id, account_id=caller.account_id))
 
 @blueprint.route("/me")
 class Me(MethodView):

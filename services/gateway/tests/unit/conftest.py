@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gateway import config
 from gateway.app import create_app
 from gateway.auth import AUDIENCE, ISSUER, TokenVerifier
+from pe.identity.v1 import identity_pb2
 
 
 class FakeBackends:
@@ -19,7 +20,8 @@ class FakeBackends:
     def __init__(self):
         self.statuses = {name: "SERVING" for name in ("identity", "organisation", "consent", "reporting")}
         self.calls = []
-        self.replies = {}
+        # Every session is live unless a test says otherwise.
+        self.replies = {("identity", "CheckSession"): identity_pb2.CheckSessionResponse()}
 
     def call(self, service, method, request, timeout=None):
         self.calls.append((service, method, request))
@@ -42,7 +44,7 @@ class SigningKey:
     def token(self, **overrides):
         now = int(time.time())
         claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": str(uuid.uuid4()), "kind": "professional",
-                  "username": "pro1", "iat": now, "exp": now + 600, **overrides}
+                  "username": "pro1", "sid": str(uuid.uuid4()), "iat": now, "exp": now + 600, **overrides}
         return jwt.encode(claims, self.private, algorithm="EdDSA", headers={"kid": self.key_id})
 
 

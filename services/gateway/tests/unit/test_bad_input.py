@@ -19,6 +19,10 @@ PUBLIC_ROUTES = [
 ]
 
 
+def _calls_beyond_the_session_check(backends):
+    return [call for call in backends.calls if call[:2] != ("identity", "CheckSession")]
+
+
 def _fields(response):
     assert response.mimetype == "application/problem+json", response.get_data(as_text=True)
     return {error["field"] for error in response.json.get("errors", [])}
@@ -123,7 +127,7 @@ def test_bad_input_on_authenticated_routes_names_the_field(client, backends, sig
         assert any(f == field or f.startswith(field + ".") for f in _fields(response)), field
     response = client.open(path, method=method, json={**body, "extra": 1}, headers=headers)
     assert response.status_code == 400 and "extra" in _fields(response)
-    assert backends.calls == []
+    assert _calls_beyond_the_session_check(backends) == []
 
 
 def test_consent_end_date_must_be_a_date(client, backends, signing_key):
@@ -144,4 +148,4 @@ def test_unknown_report_format_is_named(client, backends, signing_key):
     response = client.get("/api/v1/organisations/3f0c5a55-7c1e-4c39-9d0e-3f5a3a1c0b11/reports/overview",
                           query_string={"format": "docx"}, headers=headers)
     assert response.status_code == 400 and _fields(response) == {"format"}
-    assert backends.calls == []
+    assert _calls_beyond_the_session_check(backends) == []

@@ -2,6 +2,7 @@
 in this process, and an SMTP server that keeps what it receives. Time is a ManualClock."""
 from __future__ import annotations
 
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from identity.__main__ import MIGRATIONS, SERVICE_NAME, Service, build
 from pe.common.v1 import common_pb2
 from pe.identity.v1 import identity_pb2, identity_pb2_grpc
 from svckit.clock import ManualClock
+from svckit.config import DEFAULT_AMQP_URL
 from svckit.process import open_database
 from svckit.server import GrpcHost, Registration
 
@@ -102,7 +104,9 @@ class Harness:
 
 @pytest.fixture
 def settings(port_factory) -> config.Settings:
-    return config.load({"SMTP_PORT": str(port_factory()), "PUBLIC_URL": "https://pe.example.org"})
+    # The broker is only reached by tests that publish (they ask for the amqp_url fixture).
+    return config.load({"SMTP_PORT": str(port_factory()), "PUBLIC_URL": "https://pe.example.org",
+                        "AMQP_URL": os.environ.get("AMQP_URL", DEFAULT_AMQP_URL)})
 
 
 @pytest.fixture

@@ -15,19 +15,21 @@ def test_defaults():
     assert settings.access_token_ttl == timedelta(minutes=10)
     assert settings.refresh_token_ttl == timedelta(hours=12)
     limits = settings.login_limits
-    assert (limits.account_max_failures, limits.account_window, limits.account_lock) == (
-        5, timedelta(minutes=15), timedelta(minutes=15))
-    assert (limits.address_max_failures, limits.address_window) == (20, timedelta(minutes=15))
+    assert (limits.failures_per_address, limits.window, limits.free_failures) == (5, timedelta(minutes=15), 3)
+    assert (limits.max_delay, limits.failures_per_day) == (timedelta(seconds=30), 100)
+    assert (settings.link_mails_per_hour, settings.email_change_ttl) == (3, timedelta(hours=24))
     assert settings.argon2_max_concurrent == 0  # one per usable CPU
 
 
 def test_settings_are_read():
     settings = config.load({"PUBLIC_URL": "https://pe.example.org/", "LINK_TTL_HOURS": "24",
-                            "ACCESS_TOKEN_MINUTES": "15", "LOGIN_MAX_FAILURES": "3", "ARGON2_MAX_CONCURRENT": "4"})
+                            "ACCESS_TOKEN_MINUTES": "15", "LOGIN_FAILURES_PER_ADDRESS": "3", "ARGON2_MAX_CONCURRENT": "4",
+                            "LINK_MAILS_PER_HOUR": "5"})
     assert settings.public_url == "https://pe.example.org"
     assert settings.link_ttl == timedelta(hours=24)
     assert settings.access_token_ttl == timedelta(minutes=15)
-    assert settings.login_limits.account_max_failures == 3
+    assert settings.login_limits.failures_per_address == 3
+    assert settings.link_mails_per_hour == 5
     assert settings.argon2_max_concurrent == 4
 
 
@@ -36,7 +38,10 @@ def test_settings_are_read():
     ("LINK_TTL_HOURS", "soon", "LINK_TTL_HOURS must be a whole number"),
     ("MAIL_FROM", "nobody", "MAIL_FROM must be an e-mail address"),
     ("PUBLIC_URL", "ftp://x", "PUBLIC_URL must be a URL starting with"),
-    ("LOGIN_LOCK_MINUTES", "0", "LOGIN_LOCK_MINUTES must be at least 1"),
+    ("LOGIN_FAILURES_PER_ADDRESS", "0", "LOGIN_FAILURES_PER_ADDRESS must be at least 1"),
+    # NIST SP 800-63B 5.2.2: at most 100 guesses, and no wait so long that it keeps the owner out.
+    ("LOGIN_FAILURES_PER_DAY", "101", "LOGIN_FAILURES_PER_DAY must be at most 100"),
+    ("LOGIN_MAX_DELAY_SECONDS", "31", "LOGIN_MAX_DELAY_SECONDS must be at most 30"),
     ("ARGON2_MAX_CONCURRENT", "-1", "ARGON2_MAX_CONCURRENT must be at least 0"),
 ])
 def test_a_bad_setting_is_named(name, value, phrase):

@@ -62,14 +62,6 @@ def account(**changes) -> Account:
     return Account(**values)
 
 
-def test_an_active_account_reads_locked_only_while_the_lock_runs():
-    locked = account(locked_until=NOW + timedelta(minutes=15))
-    assert locked.status_at(NOW) is AccountStatus.LOCKED
-    assert locked.status_at(NOW + timedelta(minutes=15)) is AccountStatus.ACTIVE
-    assert account(status=AccountStatus.DISABLED, locked_until=NOW + timedelta(minutes=1)).status_at(NOW) \
-        is AccountStatus.DISABLED
-
-
 def test_only_an_active_account_with_a_password_may_log_in():
     assert account(password_hash="h").may_log_in
     assert not account(password_hash=None).may_log_in

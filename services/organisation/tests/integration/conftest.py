@@ -84,8 +84,18 @@ class FakeIdentity(identity_pb2_grpc.IdentityServiceServicer):
             account = self.accounts.get(request.account_id)
             if account is None:
                 context.abort(grpc.StatusCode.NOT_FOUND, "no such account")
+            if account.status == identity_pb2.ACCOUNT_STATUS_ACTIVE and request.email != account.email:
+                context.abort_with_status(_email_owned_by_holder())
             account.email, account.display_name = request.email, request.display_name
             return identity_pb2.UpdateAccountResponse(account=account)
+
+    def GetAccount(self, request, context):
+        self._enter("GetAccount", context)
+        with self.lock:
+            account = self.accounts.get(request.account_id)
+        if account is None:
+            context.abort(grpc.StatusCode.NOT_FOUND, "no such account")
+        return identity_pb2.GetAccountResponse(account=account)
 
     def DisableAccount(self, request, context):
         self._enter("DisableAccount", context)
@@ -95,6 +105,15 @@ class FakeIdentity(identity_pb2_grpc.IdentityServiceServicer):
 
     def methods(self) -> list[str]:
         return [method for method, _ in self.calls]
+
+
+def _email_owned_by_holder() -> grpc.Status:
+    """As identity refuses to move the e-mail of an account whose password is set."""
+    proto = status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message="changed only by its holder")
+    packed = any_pb2.Any()
+    packed.Pack(error_details_pb2.ErrorInfo(reason="EMAIL_CHANGED_BY_HOLDER_ONLY", domain="pe-insight"))
+    proto.details.append(packed)
+    return rpc_status.to_status(proto)
 
 
 def _username_taken() -> grpc.Status:

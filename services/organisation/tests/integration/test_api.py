@@ -166,8 +166,15 @@ def test_unknown_ids_are_not_found(service, bad_id):
         assert error_reason(error) in ("ORGANISATION_NOT_FOUND", "CONTACT_NOT_FOUND")
 
 
-def test_contacts_over_grpc(service):
+def _authorised(service) -> pb.RegisterOrganisationResponse:
     registered = service.stub.RegisterOrganisation(registration())
+    service.stub.AuthoriseOrganisation(pb.AuthoriseOrganisationRequest(
+        organisation_id=registered.organisation.organisation_id, actor_account_id="operator-1"))
+    return registered
+
+
+def test_contacts_over_grpc(service):
+    registered = _authorised(service)
     organisation_id = registered.organisation.organisation_id
     second = service.stub.AddContact(contact_request(organisation_id, pb.CONTACT_ROLE_SECOND_CONTACT,
                                                      name="Sam", email="sam@payroll.example")).contact
@@ -229,7 +236,7 @@ def test_update_and_list_organisations_over_grpc(service):
 
 
 def test_concurrent_second_contacts_only_one_wins(service):
-    organisation_id = service.stub.RegisterOrganisation(registration()).organisation.organisation_id
+    organisation_id = _authorised(service).organisation.organisation_id
 
     def add(number):
         try:

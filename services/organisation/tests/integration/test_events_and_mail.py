@@ -67,11 +67,11 @@ def test_authorise_suspend_and_remove_contact_arrive_as_cloudevents(service, que
     service.start("event-relay")
     registered = _register(service, "30000001")
     organisation_id = registered.organisation.organisation_id
+    service.stub.AuthoriseOrganisation(pb.AuthoriseOrganisationRequest(
+        organisation_id=organisation_id, actor_account_id=OPERATOR, reason="documents checked"))
     contact = service.stub.AddContact(pb.AddContactRequest(
         organisation_id=organisation_id, role=pb.CONTACT_ROLE_CONTACT, name="Kees", email="kees@flexforce.example",
         username=f"kees-{uuid.uuid4().hex[:8]}", actor_account_id=OPERATOR)).contact
-    service.stub.AuthoriseOrganisation(pb.AuthoriseOrganisationRequest(
-        organisation_id=organisation_id, actor_account_id=OPERATOR, reason="documents checked"))
     service.stub.RemoveContact(pb.RemoveContactRequest(contact_id=contact.contact_id, actor_account_id=OPERATOR))
     service.stub.SuspendOrganisation(pb.SuspendOrganisationRequest(
         organisation_id=organisation_id, actor_account_id=OPERATOR, reason="no longer an employer"))
@@ -79,7 +79,7 @@ def test_authorise_suspend_and_remove_contact_arrive_as_cloudevents(service, que
     received = []
     assert _wait(lambda: _drain(channel, name, organisation_id, received) or len(received) >= 5), received
     keys = [key for key, _, _ in received]
-    assert keys == ["organisation.contact_added", "organisation.contact_added", "organisation.authorised",
+    assert keys == ["organisation.contact_added", "organisation.authorised", "organisation.contact_added",
                     "organisation.contact_removed", "organisation.suspended"]
 
     by_key = {key: (properties, data) for key, properties, data in received}
@@ -130,6 +130,10 @@ def test_the_authorisation_mail_reaches_administrator_and_second_contact(smtp, s
     service.start("mail-relay")
     registered = _register(service, "30000002", name="Flex & Force")
     organisation_id = registered.organisation.organisation_id
+    # Contacts come once the organisation is authorised; after a suspension both managers hear of the
+    # renewed authorisation.
+    service.stub.AuthoriseOrganisation(pb.AuthoriseOrganisationRequest(
+        organisation_id=organisation_id, actor_account_id=OPERATOR))
     service.stub.AddContact(pb.AddContactRequest(
         organisation_id=organisation_id, role=pb.CONTACT_ROLE_SECOND_CONTACT, name="Sophie Smit",
         email="sophie@flexforce.example", username=f"sophie-{uuid.uuid4().hex[:8]}",
@@ -137,6 +141,10 @@ def test_the_authorisation_mail_reaches_administrator_and_second_contact(smtp, s
     service.stub.AddContact(pb.AddContactRequest(
         organisation_id=organisation_id, role=pb.CONTACT_ROLE_CONTACT, name="Kees", email="kees@flexforce.example",
         username=f"kees-{uuid.uuid4().hex[:8]}"))
+    service.stub.SuspendOrganisation(pb.SuspendOrganisationRequest(
+        organisation_id=organisation_id, actor_account_id=OPERATOR, reason="unpaid invoices"))
+    assert _wait(lambda: len(smtp.mails) >= 3)              # the first authorisation, then the suspension
+    smtp.mails.clear()
     service.stub.AuthoriseOrganisation(pb.AuthoriseOrganisationRequest(
         organisation_id=organisation_id, actor_account_id=OPERATOR))
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from organisation import repository
-from organisation.handlers import AccountDirectoryError, Deps, UsernameTaken
+from organisation.handlers import AccountDirectoryError, Deps, EmailOwnedByHolder, UsernameTaken
 from organisation.mails import MailComposer
 
 
@@ -74,8 +74,14 @@ class FakeAccounts:
     def update_profile(self, account_id, *, email, display_name) -> bool:
         self._call("update_profile")
         account = self.accounts[account_id]
+        if account.password_set and email != account.email:
+            raise EmailOwnedByHolder(account.email)
         account.email, account.display_name = email, display_name
         return not account.password_set
+
+    def awaits_password(self, account_id) -> bool:
+        self._call("awaits_password")
+        return not self.accounts[account_id].password_set
 
     def disable_account(self, account_id, *, actor_account_id, reason) -> None:
         self._call("disable_account")

@@ -12,7 +12,7 @@ from organisation.handlers import LinkPurpose
 
 @pytest.fixture
 def registered(deps, factory):
-    return handlers.register_organisation(factory.registration(), deps)
+    return factory.authorised(deps)
 
 
 @pytest.fixture
@@ -200,7 +200,7 @@ def test_memberships_are_the_active_contacts_of_an_account(deps, factory, regist
     account_id = registered.administrator.account_id
     memberships = handlers.list_memberships(account_id, deps)
     assert [(m.organisation_id, m.contact_id, m.role, m.organisation_status.value) for m in memberships] == [
-        (organisation_id, registered.administrator.contact_id, ContactRole.ADMINISTRATOR, "pending")]
+        (organisation_id, registered.administrator.contact_id, ContactRole.ADMINISTRATOR, "authorised")]
     contact = _add(deps, factory, organisation_id, role=ContactRole.CONTACT)
     handlers.remove_contact(handlers.RemoveContact(contact.contact_id), deps)
     assert handlers.list_memberships(contact.account_id, deps) == []
@@ -232,23 +232,54 @@ def test_a_new_address_reaches_the_account_with_a_new_link_while_no_password_is_
     assert _link_issued_at(engine, contact.contact_id) == first_link_at + timedelta(minutes=5)
     account = accounts.accounts[contact.account_id]
     assert (account.email, account.display_name) == ("piet@debrug.nl", "Piet de Vries")
-    assert accounts.calls == ["update_profile", "issue_setup_link"]
+    assert accounts.calls == ["awaits_password", "update_profile", "issue_setup_link"]
     assert accounts.links == [(contact.account_id, LinkPurpose.CONTACT_INVITATION,
                                {"organisation_name": "Uitzendbureau De Brug B.V.", "role": "contact"})]
     assert handlers.follow_up_due(deps) == 0
 
 
-def test_a_new_address_after_the_password_is_set_sends_no_link(deps, accounts, factory, organisation_id,
-                                                                 engine, clock):
+def test_the_address_of_a_contact_who_set_a_password_is_theirs_to_change(deps, accounts, factory, organisation_id,
+                                                                          engine, clock):
     contact = _add(deps, factory, organisation_id, role=ContactRole.CONTACT)
-    first_link_at = _link_issued_at(engine, contact.contact_id)
     accounts.accounts[contact.account_id].password_set = True
     accounts.links.clear()
     clock.advance(timedelta(minutes=5))
-    _change(deps, contact, email="nieuw@debrug.nl")
-    assert accounts.accounts[contact.account_id].email == "nieuw@debrug.nl"
+    with pytest.raises(RuleViolated) as refused:
+        _change(deps, contact, email="mallory@evil.example", name="Piet de Vries")
+    assert refused.value.reason == "EMAIL_CHANGED_BY_HOLDER_ONLY"
+    assert handlers.get_contact(contact.contact_id, deps).email == contact.email   # nothing half-written
+    assert accounts.accounts[contact.account_id].email == contact.email
     assert accounts.links == []
-    assert _link_issued_at(engine, contact.contact_id) == first_link_at
+    # The same address again is no change; the name, role and phone stay the managers' to change.
+    renamed = _change(deps, contact, email=contact.email, name="Piet de Vries")
+    assert renamed.name == "Piet de Vries" and accounts.accounts[contact.account_id].display_name == "Piet de Vries"
+
+
+def test_a_password_set_while_a_correction_travels_keeps_the_holders_address(deps, accounts, factory,
+                                                                              organisation_id, clock):
+    contact = _add(deps, factory, organisation_id, role=ContactRole.CONTACT, email="typo@debrug.nk")
+    accounts.links.clear()
+    accounts.fail("update_profile")                        # identity is away when the correction is made
+    clock.advance(timedelta(minutes=1))
+    _change(deps, contact, email="piet@debrug.nl")
+    accounts.accounts[contact.account_id].password_set = True   # the first link is used meanwhile
+    clock.advance(timedelta(minutes=10))
+    handlers.follow_up_due(deps)
+    assert handlers.get_contact(contact.contact_id, deps).email == "typo@debrug.nk"
+    assert accounts.accounts[contact.account_id].email == "typo@debrug.nk"
+    handlers.follow_up_due(deps)       # the contact changed while identity heard it: once more, then done
+    assert handlers.follow_up_due(deps) == 0
+    assert accounts.links == []                            # no link to an address the holder did not confirm
+
+
+def test_a_confirmed_login_email_becomes_the_contacts_address_and_a_late_older_one_does_not(
+        deps, factory, organisation_id, clock):
+    contact = _add(deps, factory, organisation_id, role=ContactRole.CONTACT)
+    newer, older = clock.now() + timedelta(minutes=2), clock.now() + timedelta(minutes=1)
+    assert handlers.adopt_login_email(contact.account_id, "nieuw@debrug.nl", newer, deps) == 1
+    assert handlers.adopt_login_email(contact.account_id, "oud@debrug.nl", older, deps) == 0
+    assert handlers.adopt_login_email(contact.account_id, "nieuw@debrug.nl", newer, deps) == 0   # a repeat
+    assert handlers.get_contact(contact.contact_id, deps).email == "nieuw@debrug.nl"
 
 
 def test_a_new_name_alone_changes_the_account_and_sends_nothing(deps, accounts, factory, organisation_id):

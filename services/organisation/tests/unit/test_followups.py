@@ -41,7 +41,7 @@ def test_a_link_being_sent_is_left_alone_until_its_lease_runs_out(deps, accounts
 
 
 def test_a_removed_contact_is_disabled_by_the_worker_and_owes_no_link(deps, accounts, factory, engine, clock):
-    organisation_id = handlers.register_organisation(factory.registration(), deps).organisation.organisation_id
+    organisation_id = factory.authorised(deps).organisation.organisation_id
     accounts.fail("issue_setup_link")
     contact = handlers.add_contact(factory.new_contact(organisation_id, role=ContactRole.CONTACT), deps)
     accounts.fail("disable_account")

@@ -106,7 +106,7 @@ def test_page_sizes_and_tokens(deps, factory):
 
 
 def test_contacts_in_pages_in_the_order_they_were_added_without_the_removed(deps, factory, clock):
-    registered = handlers.register_organisation(factory.registration(), deps)
+    registered = factory.authorised(deps)
     organisation_id = registered.organisation.organisation_id
     added = []
     for number in range(4):
@@ -131,7 +131,7 @@ def test_contacts_in_pages_in_the_order_they_were_added_without_the_removed(deps
 
 
 def test_contacts_added_at_the_same_instant_are_each_listed_once(deps, factory):
-    organisation_id = handlers.register_organisation(factory.registration(), deps).organisation.organisation_id
+    organisation_id = factory.authorised(deps).organisation.organisation_id
     for number in range(5):
         handlers.add_contact(factory.new_contact(organisation_id, role=ContactRole.CONTACT,
                                                  name=f"Contact {number}"), deps)
