@@ -2,7 +2,7 @@
 
 Each service gets a fresh database (PostgreSQL when TEST_POSTGRES_URL is set), all of them
 the real broker, and the gateway the four services' addresses. Every process gets a certificate
-of the stack's own CA (under its folder's tls/), unless the stack is made with GRPC_TLS="off".
+of the stack's own CA (under its var/tls/, as `make run` does), unless the stack is made with GRPC_TLS="off".
 Logs go to files under the stack's folder, shown when a process fails to come up.
 """
 from __future__ import annotations
@@ -60,8 +60,9 @@ class Stack:
 
     @property
     def certificates(self) -> Certificates:
-        """The stack's own CA: a certificate for each process, and for any other name asked for."""
-        return Certificates(self.folder / "tls")
+        """The stack's own CA: a certificate for each process, and for any other name asked for; where
+        `make run` keeps them (VAR_DIR/tls), so that a service's commands find theirs as there."""
+        return Certificates(self.folder / "var" / "tls")
 
     def channel(self, service: str, as_peer: str = "gateway") -> grpc.Channel:
         """A channel to a service, calling with the certificate of `as_peer`."""

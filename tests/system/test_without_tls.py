@@ -23,7 +23,7 @@ def plain_stack(tmp_path_factory, stack_amqp_url):
 
 
 def test_every_process_serves_and_calls_in_plain_text(plain_stack):
-    assert not (plain_stack.folder / "tls").exists()
+    assert not plain_stack.certificates.folder.exists()
     assert {service: plain_stack.health(service) for service in SERVICES} == {s: "SERVING" for s in SERVICES}
     ready = requests.get(f"{plain_stack.gateway_url}/readyz", timeout=5)
     assert ready.status_code == 200 and ready.json()["services"] == {s: "SERVING" for s in SERVICES}
