@@ -61,7 +61,7 @@ class GrpcHost:
     server credentials (svckit.tls.Tls.server_credentials) only peers with a certificate of the CA
     are answered, and each only for the methods its name is allowed; `credentials=None` serves in
     plain text to anyone, which in-process tests and benchmarks choose, and a process only with
-    GRPC_TLS=off on a developer's machine (svckit.tls.tls_files). Reflection only if asked for.
+    GRPC_TLS=off on a developer's machine (svckit.config.tls_files). Reflection only if asked for.
     """
 
     def __init__(self, *, port: int, registrations: Sequence[Registration], registry: CollectorRegistry,

@@ -32,7 +32,7 @@ from svckit.mail_outbox import MailMetrics, MailRelay
 from svckit.process import ServiceParts, Worker, open_database, serve
 from svckit.server import Registration
 from svckit.startup import run_main
-from svckit import tls
+from svckit.tls import load as load_tls
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE_NAME = identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name
@@ -79,10 +79,10 @@ def bootstrap(settings: config.Settings, engine: Engine, *, clock: Clock | None 
 def serve_main() -> None:
     settings = config.load()
     configure_logging("identity", settings.log_level)
-    own_tls = tls.load(settings.tls)
+    tls = load_tls(settings.tls)
     engine = open_database(settings.database_url, MIGRATIONS)
     registry = CollectorRegistry()
-    serve(settings, parts=bootstrap(settings, engine, registry=registry), registry=registry, tls=own_tls)
+    serve(settings, parts=bootstrap(settings, engine, registry=registry), registry=registry, tls=tls)
 
 
 def create_operator(arguments: argparse.Namespace) -> int:
