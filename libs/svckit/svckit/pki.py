@@ -58,7 +58,7 @@ def ensure(folder: Path, names: Sequence[str], *, hosts: Sequence[str] = (), key
     if ca is None:
         ca = _make_ca(now)
         outcome["ca"] = "renewed" if ca_cert_path.exists() else "made"
-        _write(ca_cert_path, ca_key_path, *ca, key_mode)
+        _write(ca_cert_path, ca_key_path, *ca, 0o600)  # no process needs the CA's key, whatever key_mode says
     else:
         outcome["ca"] = "kept"
     for name in names:

@@ -39,6 +39,7 @@ def test_keys_are_readable_by_their_owner_only_unless_asked(tmp_path):
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
     pki.ensure(tmp_path / "compose", ["identity"], key_mode=0o644)
     assert stat.S_IMODE(pki.paths(tmp_path / "compose", "identity")[1].stat().st_mode) == 0o644
+    assert stat.S_IMODE(pki.ca_paths(tmp_path / "compose")[1].stat().st_mode) == 0o600
 
 
 def test_what_is_good_is_kept(tmp_path):
