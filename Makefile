@@ -9,13 +9,14 @@ GENERATED := gen/python/.generated
 PROTOS := $(shell find protos -name '*.proto' | sort)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv gen lint-protos test run demo bench clean
+.PHONY: help venv gen lint-protos test run demo bench deploy-tls clean
 
 help:
 	@echo "make run    start the whole stack (gateway on http://127.0.0.1:8080, docs at /api/docs)"
 	@echo "make test   run every test (unit, integration, system)"
 	@echo "make demo   fill a running stack (make run) with believable data; prints who can log in"
 	@echo "make bench  run the benchmarks; figures in var/bench/"
+	@echo "make deploy-tls  a private CA and a certificate per process in deploy/tls/, for docker compose"
 	@echo "make clean  remove the virtualenv, generated code and var/"
 
 venv: $(INSTALLED)
@@ -51,6 +52,11 @@ demo: gen
 
 bench: gen
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# docker compose mounts these as secrets; they keep the host's owner and mode there, so the keys
+# are made readable by the containers' user (mode 644). Kept while valid: run it again to renew.
+deploy-tls: $(INSTALLED)
+	$(BIN)/python -m svckit.pki deploy/tls gateway identity organisation consent reporting --key-mode 644
 
 clean:
 	rm -rf $(VENV) gen var

@@ -10,6 +10,7 @@ import os
 
 import pytest
 
+from support.certificates import Certificates
 from support.resources import DatabaseFactory, free_port
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
@@ -36,3 +37,15 @@ def amqp_url() -> str:
     except Exception as error:  # a missing broker fails the test run, it never skips it
         pytest.fail(f"RabbitMQ at AMQP_URL is needed for this test and cannot be reached: {error!r}")
     return url
+
+
+@pytest.fixture(scope="session")
+def certificates(tmp_path_factory) -> Certificates:
+    """The tests' own CA, with a certificate for every name asked for."""
+    return Certificates(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def other_certificates(tmp_path_factory) -> Certificates:
+    """Another CA, whose certificates the services must not accept."""
+    return Certificates(tmp_path_factory.mktemp("other-tls"))

@@ -1,7 +1,10 @@
-"""`make run`: check the broker, then start every process of the stack with honcho.
+"""`make run`: check the broker, make the local certificates, then start every process of the
+stack with honcho.
 
 Ports and per-service databases can be set with IDENTITY_GRPC_PORT, IDENTITY_DATABASE_URL
 and so on; without them each service uses its default port and an SQLite file under var/.
+Each process gets its certificate from the private CA under var/tls/ (made on first start, kept
+while valid, see svckit.pki) through the Procfile, as IDENTITY_TLS_CERT_FILE and so on.
 """
 from __future__ import annotations
 
@@ -9,13 +12,19 @@ import os
 import sys
 from pathlib import Path
 
+from svckit import pki
 from svckit.amqp import check_broker
 from svckit.config import Env, SettingError, amqp_url
+from svckit.peer_auth import PROCESSES
 from svckit.startup import DependencyError
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PORTS = {"IDENTITY": (50051, 9101), "ORGANISATION": (50052, 9102),
                  "CONSENT": (50053, 9103), "REPORTING": (50054, 9104)}
+
+
+def tls_folder(env: dict[str, str]) -> Path:
+    return Path(env.get("VAR_DIR") or "var") / "tls"
 
 
 def stack_environment(environ: dict[str, str]) -> dict[str, str]:
@@ -28,6 +37,11 @@ def stack_environment(environ: dict[str, str]) -> dict[str, str]:
     env.setdefault("SMTP_PORT", "1025")
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.setdefault("DEVELOPMENT", "1")  # a developer's machine: see svckit.config.development
+    env.setdefault("TLS_CA_FILE", str(pki.ca_paths(tls_folder(env))[0]))
+    for process in PROCESSES:
+        cert, key = pki.paths(tls_folder(env), process)
+        env.setdefault(f"{process.upper()}_TLS_CERT_FILE", str(cert))
+        env.setdefault(f"{process.upper()}_TLS_KEY_FILE", str(key))
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     return env
 
@@ -38,12 +52,17 @@ def main() -> int:
     except (SettingError, DependencyError) as error:
         print(f"pe-insight: {error}", file=sys.stderr)
         return 1
+    os.chdir(ROOT)
     env = stack_environment(dict(os.environ))
+    if env.get("GRPC_TLS") != "off":
+        outcome = pki.ensure(tls_folder(env), sorted(PROCESSES))
+        made = [name for name, what in outcome.items() if what != "kept"]
+        if made:
+            print(f"pe-insight: certificates made under {tls_folder(env)}/ for {', '.join(made)}", flush=True)
     port = env.get("GATEWAY_PORT", "8080")
     print(f"pe-insight is starting: API http://127.0.0.1:{port}/api/v1  "
           f"docs http://127.0.0.1:{port}/api/docs  ready when http://127.0.0.1:{port}/readyz says so; "
           f"mail lands in var/mail/. Stop with Ctrl-C.", flush=True)
-    os.chdir(ROOT)
     honcho = str(Path(sys.executable).parent / "honcho")
     os.execve(honcho, [honcho, "start", "-f", "Procfile", "-d", str(ROOT)], env)
 

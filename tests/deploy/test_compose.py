@@ -118,6 +118,13 @@ def _depends_on(service: dict) -> dict[str, str]:
     return {name: spec.get("condition", "service_started") for name, spec in depends.items()}
 
 
+def _probe_command(service: dict) -> list[str]:
+    """A gRPC service's healthcheck: `python -m svckit.probe NAME`, which shows a client certificate."""
+    test = service["healthcheck"]["test"]
+    assert test[0] == "CMD", f"expected [CMD, python, -m, svckit.probe, NAME], got {test}"
+    return test[1:]
+
+
 def _healthcheck_code(service: dict) -> str:
     test = service["healthcheck"]["test"]
     assert test[:3] == ["CMD", "python", "-c"], f"expected [CMD, python, -c, code], got {test[:3]}"
@@ -182,6 +189,9 @@ def test_grpc_service_ports_environment_and_dependencies(compose, name):
     settings = _load_settings(name, env)
     assert (settings.grpc_port, settings.metrics_port) == (grpc_port, metrics_port)
     assert settings.database_url == env["DATABASE_URL"]
+    # Reached by the other containers (and Prometheus), over mutual TLS with its own certificate.
+    assert (settings.bind_host, settings.metrics_bind_host, settings.reflection) == ("0.0.0.0", "0.0.0.0", False)
+    _assert_certificates_from_secrets(compose, service, settings.tls, name)
 
     depends = _depends_on(service)
     assert depends.get("postgres") == "service_healthy"
@@ -192,9 +202,19 @@ def test_grpc_service_ports_environment_and_dependencies(compose, name):
         assert (settings.smtp_host, settings.smtp_port) == ("mailpit", 1025)
         assert depends.get("mailpit") == "service_healthy", f"{name} sends mail"
 
-    code = _healthcheck_code(service)
-    assert f"127.0.0.1:{grpc_port}" in code and "grpc_health" in code and "SERVING" in code
+    assert _probe_command(service) == ["python", "-m", "svckit.probe", name]
     assert not _published(service), "gRPC services are reached on the compose network only"
+
+
+def _assert_certificates_from_secrets(compose: dict, service: dict, tls, name: str) -> None:
+    """TLS_CA_FILE, TLS_CERT_FILE and TLS_KEY_FILE are the service's secrets, made into deploy/tls/."""
+    assert tls is not None and tls.process == name
+    secrets = compose["secrets"]
+    expected = {tls.ca_file: "ca.crt", tls.cert_file: f"{name}.crt", tls.key_file: f"{name}.key"}
+    for path, made in expected.items():
+        secret = path.removeprefix("/run/secrets/")
+        assert path.startswith("/run/secrets/") and secret in service["secrets"], f"{name}: {path}"
+        assert secrets[secret]["file"] == f"./deploy/tls/{made}"
 
 
 def test_gateway_ports_environment_and_dependencies(compose):
@@ -209,6 +229,7 @@ def test_gateway_ports_environment_and_dependencies(compose):
     assert settings.port == 8080
     assert (settings.identity_addr, settings.organisation_addr, settings.consent_addr,
             settings.reporting_addr) == tuple(expected_addrs.values())
+    _assert_certificates_from_secrets(compose, gateway, settings.tls, "gateway")
 
     assert _depends_on(gateway) == {name: "service_healthy" for name in GRPC_SERVICES}
     code = _healthcheck_code(gateway)
@@ -260,37 +281,43 @@ def test_prometheus_scrapes_every_process(compose):
             "reporting:9104/metrics", "gateway:8080/metrics"} <= scraped
 
 
-# --- the healthcheck one-liners, run against stand-in servers ---------------------------------------
+# --- the healthchecks, run against stand-in servers ------------------------------------------------
 
-@pytest.fixture(scope="module")
-def health_server():
+@pytest.fixture(params=list(GRPC_SERVICES))
+def health_server(request, certificates):
+    """A stand-in for a service: health only, with the service's certificate of the tests' CA, and
+    requiring one of the same CA from its callers."""
     grpc = pytest.importorskip("grpc")
     from grpc_health.v1 import health, health_pb2_grpc
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
+    port = server.add_secure_port("127.0.0.1:0", certificates.tls(request.param).server_credentials())
     server.start()
-    yield servicer, port
+    yield request.param, servicer, port
     server.stop(0)
 
 
-@pytest.mark.parametrize("name", list(GRPC_SERVICES))
-def test_grpc_healthcheck_passes_only_when_serving(compose, health_server, name):
+def _run_probe(compose, name: str, port: int, certificates) -> int:
+    """The service's healthcheck command with its compose environment, the secrets' paths replaced
+    by the tests' certificates and GRPC_PORT by the stand-in's."""
+    env = {**_env(compose["services"][name]), **certificates.env(name), "GRPC_PORT": str(port),
+           "PATH": str(Path(sys.executable).parent)}
+    command = _probe_command(compose["services"][name])
+    return subprocess.run([sys.executable, *command[1:]], env=env, capture_output=True, timeout=30).returncode
+
+
+def test_grpc_healthcheck_passes_only_when_serving(compose, health_server, certificates):
     from grpc_health.v1 import health_pb2
-    servicer, port = health_server
-    code = _healthcheck_code(compose["services"][name]).replace(
-        f"127.0.0.1:{GRPC_SERVICES[name][0]}", f"127.0.0.1:{port}")
+    name, servicer, port = health_server
     servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-    assert _run_code(code) == 0
+    assert _run_probe(compose, name, port, certificates) == 0
     servicer.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
-    assert _run_code(code) != 0
+    assert _run_probe(compose, name, port, certificates) != 0
 
 
-def test_grpc_healthcheck_fails_when_nothing_listens(compose):
-    code = _healthcheck_code(compose["services"]["identity"]).replace(
-        "127.0.0.1:50051", f"127.0.0.1:{_free_port()}")
-    assert _run_code(code) != 0
+def test_grpc_healthcheck_fails_when_nothing_listens(compose, certificates):
+    assert _run_probe(compose, "identity", _free_port(), certificates) != 0
 
 
 def test_gateway_healthcheck_follows_healthz(compose):
@@ -324,9 +351,11 @@ def test_gateway_healthcheck_follows_healthz(compose):
 def test_compose_python_m_modules_exist_under_services(compose):
     modules = _python_m_modules(compose)
     assert set(PE_SERVICES) <= modules
-    roots = _source_roots("services")
-    missing = sorted(m for m in modules if _runnable(m, roots) is None)
-    assert not missing, f"docker-compose.yml runs modules not under services/: {missing}"
+    service_roots, all_roots = _source_roots("services"), _source_roots("services", "libs")
+    # The processes live in services/; the healthchecks' probe (svckit.probe) in libs/.
+    missing = sorted(m for m in modules
+                     if _runnable(m, all_roots if m.startswith("svckit.") else service_roots) is None)
+    assert not missing, f"docker-compose.yml runs modules not in the source tree: {missing}"
 
 
 def test_procfile_python_m_modules_exist():
@@ -416,13 +445,15 @@ def test_k8s_deployments_have_probes_config_and_scrape_annotations(k8s_documents
         refs = [e["configMapRef"]["name"] for e in container.get("envFrom", []) if "configMapRef" in e]
         assert refs and all(ref in configmaps for ref in refs), f"{name}: env from a ConfigMap of the base"
         env = {e["name"]: e.get("value") for e in container.get("env", [])}
+        _assert_certificate_mounted(pod, container, {**configmaps["pe-insight"], **env}, name)
         annotations = pod["metadata"]["annotations"]
         assert annotations["prometheus.io/scrape"] == "true"
         assert annotations["prometheus.io/path"] == "/metrics"
         ready, live = container["readinessProbe"], container["livenessProbe"]
         if name in GRPC_SERVICES:
             grpc_port, metrics_port = GRPC_SERVICES[name]
-            assert ready["grpc"]["port"] == live["grpc"]["port"] == grpc_port
+            # Kubernetes' grpc probe shows no client certificate, so the probe runs in the pod.
+            assert ready["exec"]["command"] == live["exec"]["command"] == ["python", "-m", "svckit.probe", name]
             assert env["GRPC_PORT"] == str(grpc_port) and env["METRICS_PORT"] == str(metrics_port)
             assert annotations["prometheus.io/port"] == str(metrics_port)
             assert "DATABASE_URL" in env
@@ -434,6 +465,20 @@ def test_k8s_deployments_have_probes_config_and_scrape_annotations(k8s_documents
             assert annotations["prometheus.io/port"] == configmaps["pe-insight"]["GATEWAY_PORT"] == "8080"
         assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
         assert _runnable(name, _source_roots("services"))
+
+
+def _assert_certificate_mounted(pod: dict, container: dict, env: dict[str, str], name: str) -> None:
+    """The process's TLS settings name files of its own Secret pe-insight-tls-<name>, mounted."""
+    settings = _load_settings(name, env)
+    volumes = {v["name"]: v for v in pod["spec"].get("volumes", [])}
+    mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+    for path, key in ((settings.tls.ca_file, "ca.crt"), (settings.tls.cert_file, "tls.crt"),
+                      (settings.tls.key_file, "tls.key")):
+        folder, _, file_name = path.rpartition("/")
+        assert file_name == key and folder in mounts, f"{name}: {path} is not in a mounted volume"
+        assert volumes[mounts[folder]]["secret"]["secretName"] == f"pe-insight-tls-{name}"
+    if name in GRPC_SERVICES:
+        assert settings.bind_host == "0.0.0.0" and settings.reflection is False
 
 
 def test_kubectl_kustomize_builds_the_base():

@@ -1,8 +1,9 @@
 """The whole pe-insight stack as real processes on free ports, for system tests.
 
 Each service gets a fresh database (PostgreSQL when TEST_POSTGRES_URL is set), all of them
-the real broker, and the gateway the four services' addresses. Logs go to files under the
-stack's folder, shown when a process fails to come up.
+the real broker, and the gateway the four services' addresses. Every process gets a certificate
+of the stack's own CA (under its var/tls/, as `make run` does), unless the stack is made with GRPC_TLS="off".
+Logs go to files under the stack's folder, shown when a process fails to come up.
 """
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ from pathlib import Path
 import grpc
 import requests
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from support.certificates import Certificates
+from svckit import pki, tls
+from svckit.peer_auth import PROCESSES
 
 SERVICES = ("identity", "organisation", "consent", "reporting")
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +54,20 @@ class Stack:
     def grpc_address(self, service: str) -> str:
         return f"127.0.0.1:{self.ports[service + '_grpc']}"
 
+    @property
+    def tls_on(self) -> bool:
+        return self.extra_env.get("GRPC_TLS") != "off"
+
+    @property
+    def certificates(self) -> Certificates:
+        """The stack's own CA: a certificate for each process, and for any other name asked for; where
+        `make run` keeps them (VAR_DIR/tls), so that a service's commands find theirs as there."""
+        return Certificates(self.folder / "var" / "tls")
+
+    def channel(self, service: str, as_peer: str = "gateway") -> grpc.Channel:
+        """A channel to a service, calling with the certificate of `as_peer`."""
+        return tls.open_channel(self.grpc_address(service), self.certificates.tls(as_peer) if self.tls_on else None)
+
     def metrics_url(self, service: str) -> str:
         if service == "gateway":
             return f"{self.gateway_url}/metrics"
@@ -64,8 +83,12 @@ class Stack:
         env.update(self.extra_env)
         return env
 
+    def tls_env(self, process: str) -> dict[str, str]:
+        return self.certificates.env(process) if self.tls_on else {}
+
     def service_env(self, service: str) -> dict[str, str]:
         env = self.base_env()
+        env.update(self.tls_env(service))
         if service == "gateway":
             env.update(GATEWAY_PORT=str(self.ports["gateway"]), GATEWAY_WORKERS="2",
                        PUBLIC_URL=self.gateway_url)
@@ -87,6 +110,8 @@ class Stack:
 
     def start(self, timeout: float = 60.0) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
+        if self.tls_on:
+            pki.ensure(self.certificates.folder, sorted(PROCESSES))
         self.start_mail()
         for service in (*SERVICES, "gateway"):
             self.start_process(service, ["-m", service], self.service_env(service))
@@ -124,7 +149,7 @@ class Stack:
         raise RuntimeError(f"the stack was not ready within {timeout} s\n{logs}")
 
     def health(self, service: str) -> str:
-        with grpc.insecure_channel(self.grpc_address(service)) as channel:
+        with self.channel(service) as channel:
             reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
         return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
 

@@ -6,9 +6,15 @@ is one line naming the variable, so a process can fail at start with that line a
 """
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+
+_HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
 
 class SettingError(Exception):
@@ -67,6 +73,18 @@ class Env:
             raise SettingError(f"{name} must be host:port, got {raw!r}")
         return raw
 
+    def host(self, name: str, default: str | None = None) -> str:
+        """A host name or IP address to listen on (an IPv6 address with or without brackets)."""
+        raw = self._raw(name, default)
+        bare = raw.removeprefix("[").removesuffix("]")
+        try:
+            return str(ipaddress.ip_address(bare))
+        except ValueError:
+            pass
+        if not _HOST_NAME.fullmatch(raw):
+            raise SettingError(f"{name} must be a host name or an IP address, got {raw!r}")
+        return raw
+
     def url(self, name: str, default: str | None, schemes: tuple[str, ...]) -> str:
         raw = self._raw(name, default)
         scheme = urlsplit(raw).scheme
@@ -110,18 +128,48 @@ def database_url(env: Env, service: str, var_dir: str) -> str:
 
 def process_settings(env: Env, service: str, *, grpc_port: int, metrics_port: int) -> dict:
     """The settings every service process reads, by the field names the services' Settings use."""
+    bind_host = env.host("GRPC_BIND_HOST", "127.0.0.1")
     return dict(
         grpc_port=env.port("GRPC_PORT", grpc_port),
         metrics_port=env.port("METRICS_PORT", metrics_port),
         database_url=database_url(env, service, env.str("VAR_DIR", "var")),
         log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         drain_seconds=env.float("DRAIN_SECONDS", 10.0),
+        # Loopback unless told otherwise: containers, whose peers are elsewhere, say 0.0.0.0.
+        bind_host=bind_host,
+        metrics_bind_host=env.host("METRICS_BIND_HOST", bind_host),
+        reflection=env.choice("GRPC_REFLECTION", "0", ("0", "1")) == "1",
+        tls=tls_files(env, service),
     )
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """Where a process's TLS material is; svckit.tls.load reads and checks it when the process starts."""
+    process: str
+    ca_file: str
+    cert_file: str
+    key_file: str
+
+
+def tls_files(env: Env, process: str) -> TlsFiles | None:
+    """TLS_CA_FILE, TLS_CERT_FILE and TLS_KEY_FILE of `process`, by default those `make run` makes
+    under VAR_DIR/tls; None when GRPC_TLS=off, which only a developer's machine may say (the
+    benchmark that weighs what mutual TLS costs): without TLS, peers have no names to check."""
+    if env.choice("GRPC_TLS", "on", ("on", "off")) == "off":
+        if not development(env):
+            raise SettingError("GRPC_TLS=off is allowed only with DEVELOPMENT=1")
+        return None
+    folder = os.path.join(env.str("VAR_DIR", "var"), "tls")
+    return TlsFiles(process=process,
+                    ca_file=env.str("TLS_CA_FILE", os.path.join(folder, "ca.crt")),
+                    cert_file=env.str("TLS_CERT_FILE", os.path.join(folder, f"{process}.crt")),
+                    key_file=env.str("TLS_KEY_FILE", os.path.join(folder, f"{process}.key")))
 
 
 def development(env: Env) -> bool:
     """DEVELOPMENT=1: a developer's machine (make run, the system tests). It allows what a
-    deployment must never do, such as a moved clock; nothing else reads it."""
+    deployment must never do, such as a moved clock or gRPC without TLS; nothing else reads it."""
     return env.choice("DEVELOPMENT", "0", ("0", "1")) == "1"
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from svckit.db import check_database, make_engine, upgrade
 from svckit.logs import get_logger
 from svckit.server import GrpcHost, Registration, run_until_signalled, start_metrics_server
+from svckit.tls import Tls
 
 log = get_logger(__name__)
 
@@ -37,26 +38,31 @@ def open_database(url: str, migrations: Path) -> Engine:
     return engine
 
 
-def serve(*, grpc_port: int, metrics_port: int, parts: ServiceParts, registry: CollectorRegistry,
-          drain_seconds: float, max_workers: int = 16) -> None:
-    """Serve until signalled. Health turns SERVING only once everything has started."""
-    host = GrpcHost(port=grpc_port, registrations=parts.registrations, registry=registry,
-                    max_workers=max_workers)
-    start_metrics_server(metrics_port, registry)
+def serve(settings, *, parts: ServiceParts, registry: CollectorRegistry, tls: Tls | None,
+          max_workers: int = 16) -> None:
+    """Serve until signalled, with the settings every service has (svckit.config.process_settings);
+    over mutual TLS unless `tls` is None (GRPC_TLS=off, development only). Health turns SERVING
+    only once everything has started."""
+    if tls is None:
+        log.warning("serving gRPC without TLS: every caller is answered, whoever it is (GRPC_TLS=off)")
+    host = GrpcHost(port=settings.grpc_port, registrations=parts.registrations, registry=registry,
+                    credentials=tls.server_credentials() if tls is not None else None,
+                    max_workers=max_workers, bind_host=settings.bind_host, reflection=settings.reflection)
+    start_metrics_server(settings.metrics_port, registry, settings.metrics_bind_host)
     threads = [threading.Thread(target=_guarded(w), name=w.name, daemon=True) for w in parts.workers]
     host.start()
     for thread in threads:
         thread.start()
     host.mark_ready()
-    log.info("ready", grpc_port=host.port, metrics_port=metrics_port)
+    log.info("ready", grpc_port=host.port, metrics_port=settings.metrics_port, tls=tls is not None)
 
     def stop_workers():
         for worker in parts.workers:
             worker.stop()
         for thread in threads:
-            thread.join(timeout=drain_seconds)
+            thread.join(timeout=settings.drain_seconds)
 
-    run_until_signalled(host, drain_seconds, stop_workers)
+    run_until_signalled(host, settings.drain_seconds, stop_workers)
 
 
 def _guarded(worker: Worker) -> Callable[[], None]:

@@ -1,4 +1,5 @@
-"""gRPC server bootstrap: health, reflection, interceptors, metrics endpoint, graceful drain.
+"""gRPC server bootstrap: mutual TLS, peer authorisation, health, reflection, interceptors,
+metrics endpoint, graceful drain.
 
 A service builds its servicers in its composition root, hands them to `GrpcHost`, and
 marks the host ready only once everything it depends on has been checked.
@@ -7,18 +8,19 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection as grpc_reflection
 from prometheus_client import CollectorRegistry, start_http_server
 
 from svckit.grpc_metrics import GrpcServerMetrics
 from svckit.interceptors import ObservingInterceptor
 from svckit.logs import get_logger
+from svckit.peer_auth import PeerAuthorisation
 
 log = get_logger(__name__)
 
@@ -27,6 +29,8 @@ log = get_logger(__name__)
 class Registration:
     """One servicer: its full service name and the generated add_..._to_server function.
 
+    `peers` is the service's allow-list (method name: the names of the peers that may call it,
+    see svckit.peer_auth); a method not in it is refused to every peer.
     `own_workers` gives methods threads of their own (method name: how many). A short call that
     comes in bursts then waits its turn in order on a few threads, instead of sharing the pool,
     and the interpreter, with every other call; and slow calls cannot hold it up.
@@ -35,8 +39,14 @@ class Registration:
     add_to_server: Callable[[object, grpc.Server], None]
     servicer: object
     own_workers: Mapping[str, int] = field(default_factory=dict)
+    peers: Mapping[str, Collection[str]] = field(default_factory=dict)
 
     def __post_init__(self):
+        for method, peers in self.peers.items():
+            if isinstance(peers, str):
+                raise ValueError(f"{self.service_name}/{method}: name the peers in a set, not as one string")
+            if self.servicer is not None and not callable(getattr(self.servicer, method, None)):
+                raise ValueError(f"{self.service_name} has no method {method} to name the peers of")
         for method, workers in self.own_workers.items():
             if workers < 1:
                 raise ValueError(f"{self.service_name}/{method} needs at least one worker, not {workers}")
@@ -45,24 +55,45 @@ class Registration:
 
 
 class GrpcHost:
+    """A gRPC server on `bind_host:port`.
+
+    `credentials` is required, so that serving without TLS is always a choice made in code: with
+    server credentials (svckit.tls.Tls.server_credentials) only peers with a certificate of the CA
+    are answered, and each only for the methods its name is allowed; `credentials=None` serves in
+    plain text to anyone, which in-process tests and benchmarks choose, and a process only with
+    GRPC_TLS=off on a developer's machine (svckit.config.tls_files). Reflection only if asked for.
+    """
+
     def __init__(self, *, port: int, registrations: Sequence[Registration], registry: CollectorRegistry,
-                 max_workers: int = 16, bind_host: str = "[::]"):
+                 credentials: grpc.ServerCredentials | None, max_workers: int = 16,
+                 bind_host: str = "127.0.0.1", reflection: bool = False):
         self._health = health.HealthServicer()
         self._names = [r.service_name for r in registrations]
         self._own_pools = {
             f"/{r.service_name}/{method}": futures.ThreadPoolExecutor(workers, thread_name_prefix=f"grpc-{method}")
             for r in registrations for method, workers in r.own_workers.items()}
+        interceptors = [ObservingInterceptor(GrpcServerMetrics(registry), self._own_pools)]
+        open_services = [health.SERVICE_NAME, *([grpc_reflection.SERVICE_NAME] if reflection else [])]
+        if credentials is not None:
+            # Without TLS no peer has a name to check, so there is no allow-list to apply.
+            interceptors.append(PeerAuthorisation(
+                {f"/{r.service_name}/{method}": peers for r in registrations for method, peers in r.peers.items()},
+                open_services))
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
-            interceptors=[ObservingInterceptor(GrpcServerMetrics(registry), self._own_pools)],
+            interceptors=interceptors,
             options=[("grpc.so_reuseport", 0)],
         )
         for registration in registrations:
             registration.add_to_server(registration.servicer, self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
-        reflection.enable_server_reflection(
-            [*self._names, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server)
-        self.port = self._server.add_insecure_port(f"{bind_host}:{port}")
+        if reflection:
+            grpc_reflection.enable_server_reflection([*self._names, *open_services], self._server)
+        address = f"[{bind_host}]:{port}" if ":" in bind_host else f"{bind_host}:{port}"
+        if credentials is None:
+            self.port = self._server.add_insecure_port(address)
+        else:
+            self.port = self._server.add_secure_port(address, credentials)
         self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
 
     def _set_all(self, status) -> None:
@@ -87,7 +118,7 @@ class GrpcHost:
         self._server.wait_for_termination()
 
 
-def start_metrics_server(port: int, registry: CollectorRegistry, host: str = "0.0.0.0") -> None:
+def start_metrics_server(port: int, registry: CollectorRegistry, host: str = "127.0.0.1") -> None:
     """/metrics for Prometheus on its own port."""
     start_http_server(port, addr=host, registry=registry)
 

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import grpc
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
 from pe.consent.v1 import consent_pb2, consent_pb2_grpc
-from consent import config, events
+from consent import config, events, peers
 from consent.clients import GrpcAccountDirectory, GrpcOrganisationDirectory
 from consent.consumer import consumer_worker
 from consent.handlers import Dependencies
@@ -25,6 +24,7 @@ from svckit.mail_outbox import MailMetrics, MailRelay
 from svckit.process import ServiceParts, Worker, open_database, serve
 from svckit.server import Registration
 from svckit.startup import run_main
+from svckit.tls import Tls, load as load_tls, open_channel
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE_NAME = consent_pb2.DESCRIPTOR.services_by_name["ConsentService"].full_name
@@ -33,12 +33,15 @@ SERVICE_NAME = consent_pb2.DESCRIPTOR.services_by_name["ConsentService"].full_na
 def api_registration(deps: Dependencies, access_check_workers: int) -> Registration:
     """The consent API as every host of it serves it: CheckAccess on threads of its own."""
     return Registration(SERVICE_NAME, consent_pb2_grpc.add_ConsentServiceServicer_to_server, ConsentService(deps),
-                        own_workers={"CheckAccess": access_check_workers})
+                        own_workers={"CheckAccess": access_check_workers}, peers=peers.ALLOWED_PEERS)
 
 
-def bootstrap(settings: config.Settings, engine: Engine, *, clock: Clock | None = None,
+def bootstrap(settings: config.Settings, engine: Engine, *, tls: Tls | None, clock: Clock | None = None,
               registry: CollectorRegistry | None = None) -> ServiceParts:
-    """The composition root: every dependency of the service is built here and nowhere else."""
+    """The composition root: every dependency of the service is built here and nowhere else.
+
+    Organisation and identity are reached with `tls` (None: without TLS, as in-process tests and
+    GRPC_TLS=off choose)."""
     clock = clock or clock_from_setting(settings.clock_offset_seconds)
     registry = registry or CollectorRegistry()
     publisher = ConfirmingPublisher(settings.amqp_url, exchanges=(events.EXCHANGE,))
@@ -48,9 +51,9 @@ def bootstrap(settings: config.Settings, engine: Engine, *, clock: Clock | None 
                            from_address=settings.mail_from, metrics=MailMetrics(registry, "consent"))
     deps = Dependencies(
         store=ConsentStore(engine), clock=clock,
-        organisations=GrpcOrganisationDirectory(grpc.insecure_channel(settings.organisation_addr),
+        organisations=GrpcOrganisationDirectory(open_channel(settings.organisation_addr, tls),
                                                 settings.rpc_timeout_seconds),
-        accounts=GrpcAccountDirectory(grpc.insecure_channel(settings.identity_addr), settings.rpc_timeout_seconds),
+        accounts=GrpcAccountDirectory(open_channel(settings.identity_addr, tls), settings.rpc_timeout_seconds),
         mails=Mails(settings.public_url), reminder_days=settings.reminder_days, on_events=relay.wake)
     expiry = ExpiryJob(deps, settings.expiry_interval_seconds)
 
@@ -70,12 +73,11 @@ def bootstrap(settings: config.Settings, engine: Engine, *, clock: Clock | None 
 def main() -> None:
     settings = config.load()
     configure_logging("consent", settings.log_level)
+    tls = load_tls(settings.tls)
     engine = open_database(settings.database_url, MIGRATIONS)
     check_broker(settings.amqp_url)
     registry = CollectorRegistry()
-    serve(grpc_port=settings.grpc_port, metrics_port=settings.metrics_port,
-          parts=bootstrap(settings, engine, registry=registry), registry=registry,
-          drain_seconds=settings.drain_seconds)
+    serve(settings, parts=bootstrap(settings, engine, tls=tls, registry=registry), registry=registry, tls=tls)
 
 
 if __name__ == "__main__":

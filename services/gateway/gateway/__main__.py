@@ -7,6 +7,7 @@ import shutil
 from gunicorn.app.base import BaseApplication
 
 from gateway import config
+from svckit import tls
 from svckit.logs import configure_logging, get_logger
 from svckit.startup import run_main
 
@@ -48,8 +49,11 @@ class GatewayServer(BaseApplication):
 
 def main() -> None:
     settings = config.load()
+    tls.load(settings.tls)  # each worker loads it again for its channels; a bad file stops the start here
     _prepare_metrics_dir(settings.metrics_dir)
     configure_logging("gateway", settings.log_level)
+    if settings.tls is None:
+        log.warning("calling the services without TLS (GRPC_TLS=off)")
     log.info("starting", port=settings.port, workers=settings.workers,
              docs=f"{settings.public_url}/api/docs")
     GatewayServer(settings).run()

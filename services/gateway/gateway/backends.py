@@ -1,4 +1,5 @@
-"""gRPC channels to the four services, made lazily in each worker process.
+"""gRPC channels to the four services, made lazily in each worker process, over mutual TLS with
+the gateway's certificate (svckit.tls).
 
 gRPC channels must not cross a fork, so nothing here connects until a worker first
 needs it; gunicorn's workers therefore each get their own.
@@ -13,6 +14,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.config import Settings
+from svckit import tls
 from svckit.interceptors import outgoing_metadata
 from pe.consent.v1 import consent_pb2_grpc
 from pe.identity.v1 import identity_pb2_grpc
@@ -45,6 +47,7 @@ class Backends:
             "identity": settings.identity_addr, "organisation": settings.organisation_addr,
             "consent": settings.consent_addr, "reporting": settings.reporting_addr}
         self.timeout = settings.rpc_timeout_seconds
+        self._tls = tls.load(settings.tls)
         self._lock = threading.Lock()
         self._pid = None
         self._channels: dict[str, grpc.Channel] = {}
@@ -54,7 +57,7 @@ class Backends:
             if self._pid != os.getpid():  # first use in this process, or after a fork
                 self._channels, self._pid = {}, os.getpid()
             if service not in self._channels:
-                self._channels[service] = grpc.insecure_channel(self._addresses[service], options=_CHANNEL_OPTIONS)
+                self._channels[service] = tls.open_channel(self._addresses[service], self._tls, _CHANNEL_OPTIONS)
             return self._channels[service]
 
     def stub(self, service: str):

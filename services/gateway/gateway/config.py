@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from svckit.config import Env, SettingError, development
+from svckit.config import Env, SettingError, TlsFiles, development, tls_files
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class Settings:
     public_url: str
     log_level: str
     metrics_dir: str
+    tls: TlsFiles | None
     session_check_seconds: float = 0.5
     check_sessions: bool = True
 
@@ -41,6 +42,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         public_url=env.url("PUBLIC_URL", f"http://127.0.0.1:{port}", ("http", "https")),
         log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         metrics_dir=env.str("PROMETHEUS_MULTIPROC_DIR", f"{env.str('VAR_DIR', 'var')}/prometheus-gateway"),
+        # The gateway's certificate, shown to the services it calls (svckit.tls).
+        tls=tls_files(env, "gateway"),
         # How long a session found live is taken as live without asking identity again: a logout
         # stops its tokens on every worker within this time (and below a second).
         session_check_seconds=env.float("SESSION_CHECK_SECONDS", 0.5, maximum=0.9),

@@ -14,7 +14,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
-from identity import config, events, handlers
+from identity import config, events, handlers, peers
 from identity.domain import AccountKind, AlreadyExists, InvalidInput, Language, LinkPurpose, NewAccount
 from identity.handlers import Deps
 from identity.keys import SigningKeyStore
@@ -34,6 +34,7 @@ from svckit.mail_outbox import MailMetrics, MailRelay
 from svckit.process import ServiceParts, Worker, open_database, serve
 from svckit.server import Registration
 from svckit.startup import run_main
+from svckit.tls import load as load_tls
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE_NAME = identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name
@@ -85,7 +86,7 @@ def bootstrap(settings: config.Settings, engine: Engine, *, clock: Clock | None 
     service = build(settings, engine, clock=clock, registry=registry)
     return ServiceParts(
         registrations=[Registration(SERVICE_NAME, identity_pb2_grpc.add_IdentityServiceServicer_to_server,
-                                    service.servicer)],
+                                    service.servicer, peers=peers.ALLOWED_PEERS)],
         workers=[Worker("event-relay", service.run_event_relay, service.event_relay.stop),
                  Worker("mail-relay", service.mail_relay.run, service.mail_relay.stop),
                  Worker("link-requests", service.link_worker.run, service.link_worker.stop)])
@@ -94,12 +95,11 @@ def bootstrap(settings: config.Settings, engine: Engine, *, clock: Clock | None 
 def serve_main() -> None:
     settings = config.load()
     configure_logging("identity", settings.log_level)
+    tls = load_tls(settings.tls)
     engine = open_database(settings.database_url, MIGRATIONS)
     check_broker(settings.amqp_url)
     registry = CollectorRegistry()
-    serve(grpc_port=settings.grpc_port, metrics_port=settings.metrics_port,
-          parts=bootstrap(settings, engine, registry=registry), registry=registry,
-          drain_seconds=settings.drain_seconds)
+    serve(settings, parts=bootstrap(settings, engine, registry=registry), registry=registry, tls=tls)
 
 
 def create_operator(arguments: argparse.Namespace) -> int:

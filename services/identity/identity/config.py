@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from identity.domain import LoginLimits
-from svckit.config import DEFAULT_AMQP_URL, Env, amqp_url, clock_offset_seconds, process_settings
+from svckit.config import DEFAULT_AMQP_URL, Env, TlsFiles, amqp_url, clock_offset_seconds, process_settings
 
 _MAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
 
@@ -21,6 +21,10 @@ class Settings:
     smtp_port: int
     log_level: str
     drain_seconds: float
+    bind_host: str
+    metrics_bind_host: str
+    reflection: bool
+    tls: TlsFiles | None
     public_url: str = "http://127.0.0.1:8080"
     mail_from: str = "noreply@pe-insight.local"
     link_ttl: timedelta = timedelta(hours=72)

@@ -150,12 +150,14 @@ class IdentityService(identity_pb2_grpc.IdentityServiceServicer):
 
     @_refusals_as_status
     def CreateAccount(self, request, context):
+        _refuse_operators({"account.kind": request.account.kind})
         account = handlers.create_account(
             handlers.CreateAccount(new_account(request.account), request.idempotency_key), self._deps)
         return identity_pb2.CreateAccountResponse(account=self._account(account))
 
     @_refusals_as_status
     def BatchCreateAccounts(self, request, context):
+        _refuse_operators({f"accounts[{index}].kind": row.kind for index, row in enumerate(request.accounts)})
         rows = [new_account(row, default_kind=AccountKind.PROFESSIONAL) for row in request.accounts]
         results = handlers.batch_create_accounts(rows, self._deps)
         Result = identity_pb2.BatchCreateAccountsResponse.Result
@@ -271,6 +273,15 @@ class IdentityService(identity_pb2_grpc.IdentityServiceServicer):
             identity_pb2.AccountEvent(event_id=e.event_id, account_id=e.account_id, kind=e.kind,
                                       occur_time=_timestamp(e.occurred_at), client_address=e.client_address or "")
             for e in events])
+
+
+def _refuse_operators(kinds: dict[str, int]) -> None:
+    """Operators are made only with `python -m identity create-operator`, on the service's own
+    machine; whoever may create accounts over gRPC may never make one."""
+    operators = {field: "an operator account is never created over gRPC; use python -m identity create-operator"
+                 for field, kind in kinds.items() if kind == identity_pb2.ACCOUNT_KIND_OPERATOR}
+    if operators:
+        raise InvalidInput(operators)
 
 
 def _kind_proto(kind: AccountKind) -> int:

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import grpc
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
-from organisation import config, consumer, outbox, repository
+from organisation import config, consumer, outbox, peers, repository
 from organisation.clients import IdentityAccounts
 from organisation.followups import FollowUpWorker
 from organisation.handlers import AccountDirectory, Deps
@@ -23,22 +22,24 @@ from svckit.mail_outbox import MailMetrics, MailRelay
 from svckit.process import ServiceParts, Worker, open_database, serve
 from svckit.server import Registration
 from svckit.startup import run_main
+from svckit.tls import Tls, load as load_tls, open_channel
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE_NAME = organisation_pb2.DESCRIPTOR.services_by_name["OrganisationService"].full_name
 
 
 def bootstrap(settings: config.Settings, engine: Engine, registry: CollectorRegistry | None = None, *,
-              clock: Clock | None = None, accounts: AccountDirectory | None = None,
+              tls: Tls | None, clock: Clock | None = None, accounts: AccountDirectory | None = None,
               follow_up_poll_seconds: float = 5.0, mail_poll_seconds: float = 1.0) -> ServiceParts:
     """The composition root: every dependency of the service is built here and nowhere else.
 
-    Tests pass their own clock or account directory; by default identity is reached over gRPC.
+    Tests pass their own clock or account directory; by default identity is reached over gRPC,
+    with `tls` (None: without TLS, as in-process tests and GRPC_TLS=off choose).
     """
     registry = registry if registry is not None else CollectorRegistry()
     clock = clock or SystemClock()
     if accounts is None:
-        accounts = IdentityAccounts(grpc.insecure_channel(settings.identity_addr),
+        accounts = IdentityAccounts(open_channel(settings.identity_addr, tls),
                                     timeout_seconds=settings.identity_timeout_seconds)
     publisher = ConfirmingPublisher(settings.amqp_url, exchanges=(outbox.EXCHANGE,))
     events = EventRelay(engine, repository.event_outbox, publisher, outbox.EXCHANGE, clock,
@@ -58,7 +59,7 @@ def bootstrap(settings: config.Settings, engine: Engine, registry: CollectorRegi
 
     return ServiceParts(
         registrations=[Registration(SERVICE_NAME, organisation_pb2_grpc.add_OrganisationServiceServicer_to_server,
-                                    OrganisationService(deps))],
+                                    OrganisationService(deps), peers=peers.ALLOWED_PEERS)],
         workers=[Worker("event-relay", run_events, events.stop), Worker("mail-relay", mail.run, mail.stop),
                  Worker("identity-follow-ups", follow_ups.run, follow_ups.stop),
                  consumer.consumer_worker(settings.amqp_url, deps)])
@@ -67,12 +68,11 @@ def bootstrap(settings: config.Settings, engine: Engine, registry: CollectorRegi
 def main() -> None:
     settings = config.load()
     configure_logging("organisation", settings.log_level)
+    tls = load_tls(settings.tls)
     engine = open_database(settings.database_url, MIGRATIONS)
     check_broker(settings.amqp_url)
     registry = CollectorRegistry()
-    serve(grpc_port=settings.grpc_port, metrics_port=settings.metrics_port,
-          parts=bootstrap(settings, engine, registry), registry=registry,
-          drain_seconds=settings.drain_seconds)
+    serve(settings, parts=bootstrap(settings, engine, registry, tls=tls), registry=registry, tls=tls)
 
 
 if __name__ == "__main__":

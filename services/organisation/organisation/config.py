@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from svckit.config import Env, amqp_url, process_settings
+from svckit.config import Env, TlsFiles, amqp_url, process_settings
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,10 @@ class Settings:
     smtp_port: int
     log_level: str
     drain_seconds: float
+    bind_host: str
+    metrics_bind_host: str
+    reflection: bool
+    tls: TlsFiles | None
     identity_addr: str
     identity_timeout_seconds: float
     mail_from: str

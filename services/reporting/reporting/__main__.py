@@ -13,12 +13,11 @@ import sys
 import threading
 from pathlib import Path
 
-import grpc
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
 from pe.reporting.v1 import reporting_pb2, reporting_pb2_grpc
-from reporting import config, handlers, importer
+from reporting import config, handlers, importer, peers
 from reporting.clients import AccountClient, ConsentLogClient, OrganisationClient
 from reporting.consumer import EventHandlers, GapFiller, ReportingMetrics, consent_queue, registry_queue
 from reporting.domain import ReportFormat
@@ -33,20 +32,23 @@ from svckit.logs import configure_logging, get_logger
 from svckit.process import ServiceParts, Worker, open_database, serve
 from svckit.server import Registration
 from svckit.startup import DependencyError, run_main
+from svckit.tls import Tls, load as load_tls, open_channel
 
 log = get_logger("reporting")
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE_NAME = reporting_pb2.DESCRIPTOR.services_by_name["ReportingService"].full_name
 
 
-def make_deps(settings: config.Settings, engine: Engine, *, metrics=None,
+def make_deps(settings: config.Settings, engine: Engine, *, tls: Tls | None, metrics=None,
               pdf_pool: PdfPool | None = None) -> handlers.Deps:
+    """Consent, organisation and identity are reached with `tls` (None: without TLS, as in-process
+    tests and GRPC_TLS=off choose)."""
     timeout = settings.rpc_timeout_seconds
     return handlers.Deps(
         store=SqlStore(engine), clock=SystemClock(),
-        consent_log=ConsentLogClient(grpc.insecure_channel(settings.consent_addr), timeout),
-        organisations=OrganisationClient(grpc.insecure_channel(settings.organisation_addr), timeout),
-        accounts=AccountClient(grpc.insecure_channel(settings.identity_addr), timeout),
+        consent_log=ConsentLogClient(open_channel(settings.consent_addr, tls), timeout),
+        organisations=OrganisationClient(open_channel(settings.organisation_addr, tls), timeout),
+        accounts=AccountClient(open_channel(settings.identity_addr, tls), timeout),
         renderers={ReportFormat.JSON: JsonRenderer(), ReportFormat.XLSX: XlsxRenderer(),
                    ReportFormat.PDF: PdfRenderer(pool=pdf_pool, pages_per_chunk=settings.pdf_pages_per_chunk)},
         report_wait_seconds=settings.report_wait_seconds,
@@ -76,11 +78,12 @@ def _consumer_worker(name: str, consumer: Consumer, events: EventHandlers) -> Wo
     return Worker(name, run, stop)
 
 
-def bootstrap(settings: config.Settings, engine: Engine, registry: CollectorRegistry | None = None) -> ServiceParts:
+def bootstrap(settings: config.Settings, engine: Engine, registry: CollectorRegistry | None = None, *,
+              tls: Tls | None) -> ServiceParts:
     """The composition root: every dependency of the service is built here and nowhere else."""
     metrics = ReportingMetrics(registry or CollectorRegistry())
     pool = PdfPool(settings.pdf_workers) if settings.pdf_workers else None
-    deps = make_deps(settings, engine, metrics=metrics, pdf_pool=pool)
+    deps = make_deps(settings, engine, tls=tls, metrics=metrics, pdf_pool=pool)
     events = EventHandlers(deps, metrics)
     consents = consent_queue(settings.consent_queue, settings.consent_exchange)
     registry_events = registry_queue(settings.registry_queue, settings.registry_exchange)
@@ -102,22 +105,23 @@ def bootstrap(settings: config.Settings, engine: Engine, registry: CollectorRegi
     ]
     servicer = ReportingService(deps)
     return ServiceParts(registrations=[
-        Registration(SERVICE_NAME, reporting_pb2_grpc.add_ReportingServiceServicer_to_server, servicer)],
+        Registration(SERVICE_NAME, reporting_pb2_grpc.add_ReportingServiceServicer_to_server, servicer,
+                     peers=peers.ALLOWED_PEERS)],
         workers=workers)
 
 
 def serve_command(settings: config.Settings) -> None:
+    tls = load_tls(settings.tls)
     engine = open_database(settings.database_url, MIGRATIONS)
     check_broker(settings.amqp_url)
     registry = CollectorRegistry()
-    serve(grpc_port=settings.grpc_port, metrics_port=settings.metrics_port,
-          parts=bootstrap(settings, engine, registry), registry=registry,
-          drain_seconds=settings.drain_seconds)
+    serve(settings, parts=bootstrap(settings, engine, registry, tls=tls), registry=registry, tls=tls)
 
 
 def rebuild_command(settings: config.Settings) -> int:
+    tls = load_tls(settings.tls)
     engine = open_database(settings.database_url, MIGRATIONS)
-    deps = make_deps(settings, engine)
+    deps = make_deps(settings, engine, tls=tls)
     try:
         result = handlers.rebuild(deps)
     except handlers.ConsentLogUnavailable as error:
@@ -129,8 +133,9 @@ def rebuild_command(settings: config.Settings) -> int:
 
 
 def import_command(settings: config.Settings, path: Path, file_format: str | None) -> int:
+    tls = load_tls(settings.tls)
     engine = open_database(settings.database_url, MIGRATIONS)
-    deps = make_deps(settings, engine)
+    deps = make_deps(settings, engine, tls=tls)
     try:
         result = importer.import_file(path, deps, file_format)
     except importer.UnreadableFile as error:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from svckit.config import Env, amqp_url, process_settings
+from svckit.config import Env, TlsFiles, amqp_url, process_settings
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,10 @@ class Settings:
     amqp_url: str
     log_level: str
     drain_seconds: float
+    bind_host: str
+    metrics_bind_host: str
+    reflection: bool
+    tls: TlsFiles | None
     consent_addr: str
     organisation_addr: str
     identity_addr: str

@@ -77,3 +77,33 @@ def test_development_is_a_yes_or_no():
     assert development(Env({"DEVELOPMENT": "1"})) is True
     with pytest.raises(SettingError, match="DEVELOPMENT must be one of 0, 1"):
         development(Env({"DEVELOPMENT": "yes"}))
+
+
+def _process(environ):
+    from svckit.config import process_settings
+    return process_settings(Env(environ), "identity", grpc_port=50051, metrics_port=9101)
+
+
+def test_a_service_listens_on_loopback_without_reflection_unless_told():
+    settings = _process({})
+    assert (settings["bind_host"], settings["metrics_bind_host"], settings["reflection"]) == (
+        "127.0.0.1", "127.0.0.1", False)
+
+
+def test_containers_set_the_bind_address_and_metrics_follow_it():
+    settings = _process({"GRPC_BIND_HOST": "0.0.0.0", "GRPC_REFLECTION": "1"})
+    assert (settings["bind_host"], settings["metrics_bind_host"], settings["reflection"]) == (
+        "0.0.0.0", "0.0.0.0", True)
+    assert _process({"GRPC_BIND_HOST": "0.0.0.0", "METRICS_BIND_HOST": "127.0.0.1"})["metrics_bind_host"] == "127.0.0.1"
+    assert _process({"GRPC_BIND_HOST": "[::]"})["bind_host"] == "::"
+
+
+@pytest.mark.parametrize("environ, message", [
+    ({"GRPC_BIND_HOST": "0.0.0.0:50051"}, "GRPC_BIND_HOST must be a host name or an IP address, got '0.0.0.0:50051'"),
+    ({"METRICS_BIND_HOST": "every where"}, "METRICS_BIND_HOST must be a host name or an IP address, got 'every where'"),
+    ({"GRPC_REFLECTION": "yes"}, "GRPC_REFLECTION must be one of 0, 1, got 'yes'"),
+])
+def test_a_bad_bind_address_or_reflection_setting_is_one_clear_line(environ, message):
+    with pytest.raises(SettingError) as caught:
+        _process(environ)
+    assert str(caught.value) == message

@@ -38,7 +38,7 @@ def host():
     from svckit.server import Registration
     registry = CollectorRegistry()
     host = GrpcHost(port=0, registrations=[Registration(ECHO_SERVICE, _add_echo, EchoServicer())],
-                    registry=registry, bind_host="127.0.0.1")
+                    registry=registry, credentials=None, bind_host="127.0.0.1", reflection=True)
     host.start()
     host.registry = registry
     yield host
@@ -123,7 +123,7 @@ def test_request_id_from_the_caller_reaches_the_handler_and_onward(host, channel
     # a second host with the probe, so the first fixture's cached handlers stay as they are
     from svckit.server import Registration
     other = GrpcHost(port=0, registrations=[Registration("test.Probe", add_probe, None)],
-                     registry=CollectorRegistry(), bind_host="127.0.0.1")
+                     registry=CollectorRegistry(), credentials=None, bind_host="127.0.0.1")
     other.start()
     try:
         with grpc.insecure_channel(f"127.0.0.1:{other.port}") as probe_channel:
@@ -152,7 +152,7 @@ def test_a_method_with_workers_of_its_own_runs_on_them_and_is_still_observed():
 
     registry = CollectorRegistry()
     split = GrpcHost(port=0, registrations=[Registration("test.Split", add_named, None, own_workers={"Hot": 2})],
-                     registry=registry, bind_host="127.0.0.1")
+                     registry=registry, credentials=None, bind_host="127.0.0.1")
     split.start()
     try:
         with grpc.insecure_channel(f"127.0.0.1:{split.port}") as channel:
@@ -181,3 +181,38 @@ def test_a_method_needs_at_least_one_worker_of_its_own_and_must_exist():
     Registration("test.Split", lambda *_: None, Split(), own_workers={"Hot": 2})
     with pytest.raises(ValueError, match="test.Split has no method Hott"):
         Registration("test.Split", lambda *_: None, Split(), own_workers={"Hott": 2})
+
+
+def _connects(host: str, port: int) -> bool:
+    import socket
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+        return True
+    except OSError:
+        return False
+
+
+def test_by_default_the_server_and_its_metrics_listen_on_loopback_only(port_factory):
+    # 127.0.0.2 is this machine too, but not the address bound: a stand-in for every other interface.
+    from svckit.server import start_metrics_server
+    host = GrpcHost(port=0, registrations=[], registry=CollectorRegistry(), credentials=None)
+    metrics_port = port_factory()
+    start_metrics_server(metrics_port, CollectorRegistry())
+    host.start()
+    try:
+        assert _connects("127.0.0.1", host.port) and not _connects("127.0.0.2", host.port)
+        assert _connects("127.0.0.1", metrics_port) and not _connects("127.0.0.2", metrics_port)
+    finally:
+        host.drain(0)
+
+
+def test_the_bind_address_is_a_choice(port_factory):
+    from svckit.server import start_metrics_server
+    host = GrpcHost(port=0, registrations=[], registry=CollectorRegistry(), credentials=None, bind_host="0.0.0.0")
+    metrics_port = port_factory()
+    start_metrics_server(metrics_port, CollectorRegistry(), "0.0.0.0")
+    host.start()
+    try:
+        assert _connects("127.0.0.2", host.port) and _connects("127.0.0.2", metrics_port)
+    finally:
+        host.drain(0)

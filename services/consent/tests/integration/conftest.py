@@ -71,7 +71,7 @@ def deps(engine, others, clock):
 @pytest.fixture
 def consent_api(deps, port_factory):
     """A stub of the consent service, served by the real servicer with svckit's interceptors."""
-    host = GrpcHost(port=port_factory(), bind_host="127.0.0.1", registry=CollectorRegistry(),
+    host = GrpcHost(port=port_factory(), bind_host="127.0.0.1", registry=CollectorRegistry(), credentials=None,
                     registrations=[api_registration(deps, config.load({}).access_check_workers)])
     host.start()
     host.mark_ready()

@@ -41,8 +41,8 @@ def service(engine, others, directory, amqp_url, port_factory, queue):
     settings = config.load({"AMQP_URL": amqp_url, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port),
                             "ORGANISATION_ADDR": others.organisation_addr, "IDENTITY_ADDR": others.identity_addr,
                             "PUBLIC_URL": "https://pe-insight.test", "EXPIRY_INTERVAL_SECONDS": "0.5"})
-    parts = bootstrap(settings, engine, registry=CollectorRegistry())
-    host = GrpcHost(port=port_factory(), bind_host="127.0.0.1", registry=CollectorRegistry(),
+    parts = bootstrap(settings, engine, tls=None, registry=CollectorRegistry())
+    host = GrpcHost(port=port_factory(), bind_host="127.0.0.1", registry=CollectorRegistry(), credentials=None,
                     registrations=parts.registrations)
     host.start()
     threads = [threading.Thread(target=w.run, name=w.name, daemon=True) for w in parts.workers]

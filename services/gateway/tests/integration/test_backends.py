@@ -1,4 +1,5 @@
-"""The gateway's channels against real gRPC servers on this machine."""
+"""The gateway's channels against real gRPC servers on this machine, over mutual TLS: what /readyz
+reports."""
 import time
 from concurrent import futures
 
@@ -12,31 +13,32 @@ from gateway.backends import PROBE_TIMEOUT_SECONDS, SERVICES, Backends
 pytestmark = pytest.mark.integration
 
 
-def _serving_health_server(port: int) -> grpc.Server:
+def _serving_health_server(port: int, service_tls) -> grpc.Server:
     server = grpc.server(futures.ThreadPoolExecutor(2))
     servicer = health.HealthServicer()
     servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
-    server.add_insecure_port(f"127.0.0.1:{port}")
+    server.add_secure_port(f"127.0.0.1:{port}", service_tls.server_credentials())
     server.start()
     return server
 
 
 @pytest.fixture
-def backends(port_factory):
+def backends(port_factory, certificates):
     ports = {service: port_factory() for service in SERVICES}
-    settings = config.load({f"{service.upper()}_ADDR": f"127.0.0.1:{port}" for service, port in ports.items()})
+    settings = config.load({**{f"{service.upper()}_ADDR": f"127.0.0.1:{port}" for service, port in ports.items()},
+                            **certificates.env("gateway")})
     return Backends(settings), ports
 
 
-def test_a_service_that_came_up_is_ready_at_once_though_the_channel_was_backing_off(backends):
+def test_a_service_that_came_up_is_ready_at_once_though_the_channel_was_backing_off(backends, certificates):
     backends, ports = backends
     # Nothing listens yet: the channels fail and back off to their longest wait (1 s) between
     # attempts, as a gateway worker's do when its first readiness probe beats the services' start.
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline:
         assert set(backends.health(timeout=0.2).values()) == {"UNREACHABLE"}
-    servers = [_serving_health_server(port) for port in ports.values()]
+    servers = [_serving_health_server(port, certificates.tls(service)) for service, port in ports.items()]
     try:
         assert backends.health() == {service: "SERVING" for service in SERVICES}
     finally:
@@ -49,3 +51,14 @@ def test_a_service_that_is_down_is_unreachable_within_the_probes_timeout(backend
     started = time.monotonic()
     assert backends.health() == {service: "UNREACHABLE" for service in SERVICES}
     assert time.monotonic() - started < PROBE_TIMEOUT_SECONDS + 0.5  # the four are probed at once
+
+
+def test_a_service_with_a_certificate_of_another_ca_is_unreachable(backends, certificates, other_certificates):
+    backends, ports = backends
+    servers = [_serving_health_server(port, (other_certificates if service == "consent" else certificates).tls(service))
+               for service, port in ports.items()]
+    try:
+        assert backends.health() == {**{service: "SERVING" for service in SERVICES}, "consent": "UNREACHABLE"}
+    finally:
+        for server in servers:
+            server.stop(0)

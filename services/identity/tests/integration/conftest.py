@@ -131,7 +131,7 @@ def smtp(settings):
 
 
 def serve_in_process(service: Service) -> tuple[GrpcHost, grpc.Channel]:
-    host = GrpcHost(port=0, bind_host="127.0.0.1", registry=CollectorRegistry(), registrations=[
+    host = GrpcHost(port=0, bind_host="127.0.0.1", registry=CollectorRegistry(), credentials=None, registrations=[
         Registration(SERVICE_NAME, identity_pb2_grpc.add_IdentityServiceServicer_to_server, service.servicer)])
     host.start()
     host.mark_ready()

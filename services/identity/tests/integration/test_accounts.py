@@ -95,6 +95,23 @@ def test_a_batch_creates_each_row_on_its_own(harness):
     assert [m["Subject"] for m in harness.smtp.inbox.mails] == ["Welkom bij pe-insight: stel uw wachtwoord in"]
 
 
+def test_an_operator_is_never_created_over_grpc(harness):
+    error = refused(harness.stub.CreateAccount, identity_pb2.CreateAccountRequest(account=identity_pb2.NewAccount(
+        username="beheer", email="beheer@example.org", display_name="Beheer", kind=identity_pb2.ACCOUNT_KIND_OPERATOR)))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(field_violations(error)) == {"account.kind"}
+    assert "create-operator" in field_violations(error)["account.kind"]
+
+    rows = [identity_pb2.NewAccount(username="prof1", email="p1@example.org", display_name="P1",
+                                    pe_registration_number="100"),
+            identity_pb2.NewAccount(username="beheer", email="beheer@example.org", display_name="Beheer",
+                                    kind=identity_pb2.ACCOUNT_KIND_OPERATOR)]
+    error = refused(harness.stub.BatchCreateAccounts, identity_pb2.BatchCreateAccountsRequest(accounts=rows))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(field_violations(error)) == {"accounts[1].kind"}
+    with harness.engine.connect() as connection:  # nothing made, not even the good row
+        assert connection.execute(select(func.count()).select_from(metadata.tables["accounts"])).scalar() == 0
+
 def test_unknown_or_malformed_ids_are_not_found(harness):
     for account_id in (str(uuid.uuid4()), "x", ""):
         error = refused(harness.stub.GetAccount, identity_pb2.GetAccountRequest(account_id=account_id))

@@ -175,9 +175,9 @@ def service_env(identity, tmp_path, port_factory) -> dict[str, str]:
 @pytest.fixture
 def service(service_env, engine, identity):
     registry = CollectorRegistry()
-    parts = bootstrap(config.load(service_env), engine, registry, follow_up_poll_seconds=0.1,
+    parts = bootstrap(config.load(service_env), engine, registry, tls=None, follow_up_poll_seconds=0.1,
                       mail_poll_seconds=0.1)
-    host = GrpcHost(port=0, registrations=parts.registrations, registry=registry, max_workers=16,
+    host = GrpcHost(port=0, registrations=parts.registrations, registry=registry, credentials=None, max_workers=16,
                     bind_host="127.0.0.1")
     host.start()
     host.mark_ready()

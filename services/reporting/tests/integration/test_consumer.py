@@ -142,7 +142,7 @@ from reporting.consumer import EventHandlers, consent_queue
 from svckit.amqp import Consumer
 from svckit.process import open_database
 settings = config.load()
-deps = make_deps(settings, open_database(settings.database_url, MIGRATIONS))
+deps = make_deps(settings, open_database(settings.database_url, MIGRATIONS), tls=None)
 events = EventHandlers(deps)
 Consumer(settings.amqp_url, consent_queue(settings.consent_queue, settings.consent_exchange),
          events.on_consent_message).run(poll_seconds=0.1)

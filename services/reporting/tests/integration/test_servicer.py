@@ -114,8 +114,9 @@ def settings(engine, fakes, port_factory):
 
 @pytest.fixture
 def stub(settings, engine):
-    parts = bootstrap(settings, engine, CollectorRegistry())
-    host = GrpcHost(port=0, registrations=parts.registrations, registry=CollectorRegistry(), bind_host="127.0.0.1")
+    parts = bootstrap(settings, engine, CollectorRegistry(), tls=None)
+    host = GrpcHost(port=0, registrations=parts.registrations, registry=CollectorRegistry(), credentials=None,
+                    bind_host="127.0.0.1")
     host.start()
     host.mark_ready()
     channel = grpc.insecure_channel(f"127.0.0.1:{host.port}")
@@ -253,8 +254,9 @@ def test_dossiers_and_the_access_log_over_grpc(stub, consent_world):
 
 
 def run_command(settings, *args, timeout=60):
+    # The fake services answer without TLS, which a process allows only when told, in development.
     env = {**os.environ, "DATABASE_URL": settings.database_url, "CONSENT_ADDR": settings.consent_addr,
-           "LOG_LEVEL": "WARNING"}
+           "LOG_LEVEL": "WARNING", "DEVELOPMENT": "1", "GRPC_TLS": "off"}
     return subprocess.run([sys.executable, "-m", "reporting", *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
