@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from gateway.ratelimits import LIMITS
 from svckit.amqp import check_broker
 from svckit.config import Env, SettingError, amqp_url
 from svckit.startup import DependencyError
@@ -28,6 +29,11 @@ def stack_environment(environ: dict[str, str]) -> dict[str, str]:
     env.setdefault("SMTP_PORT", "1025")
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.setdefault("DEVELOPMENT", "1")  # a developer's machine: see svckit.config.development
+    # `make demo` sets hundreds of passwords and logs in as many people from this one address; the
+    # local gateway's rate limits let it (set RATE_LIMIT_LOGINS and the others to try the real ones).
+    # Counts are kept in memory, per gunicorn worker.
+    for limit in LIMITS:
+        env.setdefault(limit.setting, "10000 per hour")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     return env
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from gateway import ratelimits
 from svckit.config import Env
 
 
@@ -21,6 +22,12 @@ class Settings:
     public_url: str
     log_level: str
     metrics_dir: str
+    metrics_host: str
+    metrics_port: int
+    trusted_proxy_hops: int
+    rate_limit_storage_url: str
+    rate_limit_key_prefix: str
+    rate_limits: dict[str, str]
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -39,4 +46,12 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         public_url=env.url("PUBLIC_URL", f"http://127.0.0.1:{port}", ("http", "https")),
         log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         metrics_dir=env.str("PROMETHEUS_MULTIPROC_DIR", f"{env.str('VAR_DIR', 'var')}/prometheus-gateway"),
+        # /metrics is served apart from the API, from the gunicorn master, on loopback unless told.
+        metrics_host=env.str("GATEWAY_METRICS_HOST", "127.0.0.1"),
+        metrics_port=env.port("GATEWAY_METRICS_PORT", 9100),
+        # How many proxies in front of the gateway append to X-Forwarded-For; 0 trusts no such header.
+        trusted_proxy_hops=env.int("TRUSTED_PROXY_HOPS", 0, minimum=0, maximum=10),
+        rate_limit_storage_url=env.url("RATE_LIMIT_STORAGE_URL", "memory://", ("memory", "redis", "rediss")),
+        rate_limit_key_prefix=env.str("RATE_LIMIT_KEY_PREFIX", "pe-gateway"),
+        rate_limits=ratelimits.load(env),
     )
