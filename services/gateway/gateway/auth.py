@@ -44,28 +44,26 @@ class TokenVerifier:
         self._fetched_at = float("-inf")
         self._lock = threading.Lock()
 
-    @property
-    def refresh_seconds(self) -> float:
-        return self._refresh_seconds
-
     def _key(self, key_id: str) -> Ed25519PublicKey | None:
         with self._lock:
             age = time.monotonic() - self._fetched_at
             stale = age > self._refresh_seconds
             unknown = key_id not in self._keys and age > self._min_refetch
             if stale or unknown:
-                self._refetch()
+                self._keys = {kid: _public_key(x) for kid, x in self._fetch_keys().items()}
+                self._fetched_at = time.monotonic()
             return self._keys.get(key_id)
 
-    def _refetch(self) -> None:
-        self._keys = {kid: _public_key(x) for kid, x in self._fetch_keys().items()}
-        self._fetched_at = time.monotonic()
+    @property
+    def refresh_seconds(self) -> float:
+        return self._refresh_seconds
 
     def public_keys(self) -> dict[str, Ed25519PublicKey]:
         """The keys tokens are verified with now, by key id, from the same cache."""
         with self._lock:
             if time.monotonic() - self._fetched_at > self._refresh_seconds:
-                self._refetch()
+                self._keys = {kid: _public_key(x) for kid, x in self._fetch_keys().items()}
+                self._fetched_at = time.monotonic()
             return dict(self._keys)
 
     def verify(self, token: str) -> Principal:
