@@ -2,7 +2,8 @@
 
 With TEST_POSTGRES_URL set (as .ci/run sets it) each test that asks for a database gets a
 new PostgreSQL database; otherwise an SQLite file. AMQP_URL names the broker (default the
-local one); a test that needs it fails, never skips, when it cannot be reached.
+local one); a test that needs it fails, never skips, when it cannot be reached. REDIS_URL names
+the Redis the gateway's rate limits are tested on (default the local one), the same way.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from support.certificates import Certificates
 from support.resources import DatabaseFactory, free_port
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
@@ -49,3 +51,16 @@ def certificates(tmp_path_factory) -> Certificates:
 def other_certificates(tmp_path_factory) -> Certificates:
     """Another CA, whose certificates the services must not accept."""
     return Certificates(tmp_path_factory.mktemp("other-tls"))
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    import redis
+    url = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=3)
+        client.ping()
+        client.close()
+    except Exception as error:  # a missing Redis fails the test run, it never skips it
+        pytest.fail(f"Redis at REDIS_URL is needed for this test and cannot be reached: {error!r}")
+    return url

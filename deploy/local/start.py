@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from gateway.ratelimits import LIMITS
 from svckit import pki
 from svckit.amqp import check_broker
 from svckit.config import Env, SettingError, amqp_url
@@ -42,6 +43,11 @@ def stack_environment(environ: dict[str, str]) -> dict[str, str]:
         cert, key = pki.paths(tls_folder(env), process)
         env.setdefault(f"{process.upper()}_TLS_CERT_FILE", str(cert))
         env.setdefault(f"{process.upper()}_TLS_KEY_FILE", str(key))
+    # `make demo` sets hundreds of passwords and logs in as many people from this one address; the
+    # local gateway's rate limits let it (set RATE_LIMIT_LOGINS and the others to try the real ones).
+    # Counts are kept in memory, per gunicorn worker.
+    for limit in LIMITS:
+        env.setdefault(limit.setting, "10000 per hour")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     return env
 

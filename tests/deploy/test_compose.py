@@ -33,7 +33,8 @@ DASHBOARD = ROOT / "deploy" / "grafana" / "pe-insight-red.json"
 GRPC_SERVICES = {"identity": (50051, 9101), "organisation": (50052, 9102),
                  "consent": (50053, 9103), "reporting": (50054, 9104)}
 PE_SERVICES = [*GRPC_SERVICES, "gateway"]
-INFRASTRUCTURE = ["rabbitmq", "postgres", "mailpit", "prometheus"]
+INFRASTRUCTURE = ["rabbitmq", "postgres", "mailpit", "redis", "prometheus"]
+GATEWAY_METRICS_PORT = 9100
 AMQP_URL = "amqp://guest:guest@rabbitmq:5672/%2F"
 PYTHON_M = re.compile(r"\bpython3?\s+-m\s+([A-Za-z_][\w.]*)")
 
@@ -163,6 +164,7 @@ def test_every_process_and_the_infrastructure_are_in_the_stack(compose):
     assert services["rabbitmq"]["image"].startswith("rabbitmq:3.13-management")
     assert services["postgres"]["image"].startswith("postgres:16")
     assert services["mailpit"]["image"].startswith("axllent/mailpit")
+    assert services["redis"]["image"].startswith("redis:7")
     assert services["prometheus"]["image"].startswith("prom/prometheus")
     for name in PE_SERVICES:
         build = services[name]["build"]
@@ -230,8 +232,13 @@ def test_gateway_ports_environment_and_dependencies(compose):
     assert (settings.identity_addr, settings.organisation_addr, settings.consent_addr,
             settings.reporting_addr) == tuple(expected_addrs.values())
     _assert_certificates_from_secrets(compose, gateway, settings.tls, "gateway")
+    # /metrics on its own port, for Prometheus on the compose network, not published on the host.
+    assert (settings.metrics_host, settings.metrics_port) == ("0.0.0.0", GATEWAY_METRICS_PORT)
+    assert not any(port.endswith(f":{GATEWAY_METRICS_PORT}") for port in _published(gateway))
+    # The workers share their rate-limit counts in the stack's Redis.
+    assert settings.rate_limit_storage_url == "redis://redis:6379/0"
 
-    assert _depends_on(gateway) == {name: "service_healthy" for name in GRPC_SERVICES}
+    assert _depends_on(gateway) == {**{name: "service_healthy" for name in GRPC_SERVICES}, "redis": "service_healthy"}
     code = _healthcheck_code(gateway)
     assert "http://127.0.0.1:8080/healthz" in code
 
@@ -242,12 +249,13 @@ def test_infrastructure_healthchecks_and_published_ports(compose):
     assert "ping" in services["rabbitmq"]["healthcheck"]["test"]
     assert "pg_isready" in services["postgres"]["healthcheck"]["test"]
     assert "healthcheck" in services["mailpit"]
+    assert services["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
     assert "15672:15672" in _published(services["rabbitmq"])
     assert "8025:8025" in _published(services["mailpit"])
     assert "9090:9090" in _published(services["prometheus"])
     for name in PE_SERVICES:
         depends = _depends_on(services[name])
-        for dependency in set(depends) & {"rabbitmq", "postgres", "mailpit"}:
+        for dependency in set(depends) & {"rabbitmq", "postgres", "mailpit", "redis"}:
             assert "healthcheck" in services[dependency], f"{name} waits for {dependency} to be healthy"
 
 
@@ -276,9 +284,10 @@ def test_prometheus_scrapes_every_process(compose):
             scraped |= {f"{target}{path}" for target in static["targets"]}
     for name in GRPC_SERVICES:
         assert f"{name}:{_env(compose['services'][name])['METRICS_PORT']}/metrics" in scraped
-    assert f"gateway:{_env(compose['services']['gateway'])['GATEWAY_PORT']}/metrics" in scraped
+    assert f"gateway:{_env(compose['services']['gateway'])['GATEWAY_METRICS_PORT']}/metrics" in scraped
     assert {"identity:9101/metrics", "organisation:9102/metrics", "consent:9103/metrics",
-            "reporting:9104/metrics", "gateway:8080/metrics"} <= scraped
+            "reporting:9104/metrics", "gateway:9100/metrics"} <= scraped
+    assert "gateway:8080/metrics" not in scraped, "the API's port answers 404 for /metrics"
 
 
 # --- the healthchecks, run against stand-in servers ------------------------------------------------
@@ -462,7 +471,14 @@ def test_k8s_deployments_have_probes_config_and_scrape_annotations(k8s_documents
             assert host == name and int(port) in [p["port"] for p in services[name]["spec"]["ports"]]
         else:
             assert ready["httpGet"]["path"] == "/readyz" and live["httpGet"]["path"] == "/healthz"
-            assert annotations["prometheus.io/port"] == configmaps["pe-insight"]["GATEWAY_PORT"] == "8080"
+            assert configmaps["pe-insight"]["GATEWAY_PORT"] == "8080"
+            assert annotations["prometheus.io/port"] == env["GATEWAY_METRICS_PORT"] == str(GATEWAY_METRICS_PORT)
+            assert env["GATEWAY_METRICS_HOST"] == "0.0.0.0"
+            assert {"name": "metrics", "containerPort": GATEWAY_METRICS_PORT} in container["ports"]
+            assert GATEWAY_METRICS_PORT in [p["port"] for p in services[name]["spec"]["ports"]]
+            secret_refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"]
+                           for e in container["env"] if "valueFrom" in e}
+            assert secret_refs["RATE_LIMIT_STORAGE_URL"] == "pe-insight-secrets"
         assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
         assert _runnable(name, _source_roots("services"))
 

@@ -19,6 +19,7 @@ import grpc
 import requests
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from gateway.ratelimits import LIMITS
 from support.certificates import Certificates
 from svckit import pki, tls
 from svckit.peer_auth import PROCESSES
@@ -69,8 +70,6 @@ class Stack:
         return tls.open_channel(self.grpc_address(service), self.certificates.tls(as_peer) if self.tls_on else None)
 
     def metrics_url(self, service: str) -> str:
-        if service == "gateway":
-            return f"{self.gateway_url}/metrics"
         return f"http://127.0.0.1:{self.ports[service + '_metrics']}/metrics"
 
     def base_env(self) -> dict[str, str]:
@@ -91,7 +90,9 @@ class Stack:
         env.update(self.tls_env(service))
         if service == "gateway":
             env.update(GATEWAY_PORT=str(self.ports["gateway"]), GATEWAY_WORKERS="2",
-                       PUBLIC_URL=self.gateway_url)
+                       GATEWAY_METRICS_PORT=str(self.ports["gateway_metrics"]), PUBLIC_URL=self.gateway_url)
+            # Every test of a module comes from 127.0.0.1; a test of the limits sets its own.
+            env.update({limit.setting: "10000 per hour" for limit in LIMITS})
         else:
             env.update(GRPC_PORT=str(self.ports[service + "_grpc"]),
                        METRICS_PORT=str(self.ports[service + "_metrics"]),
@@ -169,7 +170,7 @@ class Stack:
 
 
 def new_stack(folder: Path, amqp_url: str, databases, port_factory, **extra_env) -> Stack:
-    names = ["gateway", "smtp", *(f"{s}_{kind}" for s in SERVICES for kind in ("grpc", "metrics"))]
+    names = ["gateway", "gateway_metrics", "smtp", *(f"{s}_{kind}" for s in SERVICES for kind in ("grpc", "metrics"))]
     return Stack(folder=folder, amqp_url=amqp_url,
                  database_urls={service: databases.new(service) for service in SERVICES},
                  ports={name: port_factory() for name in names}, extra_env=extra_env)

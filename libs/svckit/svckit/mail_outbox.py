@@ -2,7 +2,9 @@
 and delivered by a background relay with retries: when SMTP is down, mail is late, not lost.
 
 Each mail row is sent by one relay at a time (a lease) and marked sent right after the SMTP
-server accepted it, so one change gives one mail.
+server accepted it, so one change gives one mail. Marking it sent also empties its bodies: they may
+hold a password-setup link, which must not outlive its mail in any database. Recipient, subject and
+times stay, for the record of what was sent to whom.
 """
 from __future__ import annotations
 
@@ -118,7 +120,8 @@ class MailRelay:
             log.warning("mail delivery failed, will retry", mail_id=row.mail_id, attempts=attempts,
                         retry_in_seconds=delay, to=mask_email(row.recipient))
             return
-        self._update(row.mail_id, sent_at=self._clock.now(), attempts=row.attempts + 1, claimed_until=None)
+        self._update(row.mail_id, sent_at=self._clock.now(), attempts=row.attempts + 1, claimed_until=None,
+                     text_body="", html_body="")
         if self._metrics:
             self._metrics.sent.inc()
         log.info("mail sent", mail_id=row.mail_id, to=mask_email(row.recipient))

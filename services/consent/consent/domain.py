@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 MAX_CONTACTS_PER_GRANT = 50
+# The last end date whose end, the next midnight in Amsterdam, a datetime can hold (9999-12-30).
+LATEST_END_DATE = date.max - timedelta(days=1)
 
 
 class State(str, enum.Enum):
@@ -59,6 +61,10 @@ class EndDateInPast(ConsentError):
     """An end date before today in Amsterdam."""
 
 
+class EndDateTooLate(ConsentError):
+    """An end date after LATEST_END_DATE, whose end cannot be represented."""
+
+
 class OrganisationNotAuthorised(ConsentError):
     """Unknown, pending, rejected or suspended: invisible to professionals, so not told apart."""
 
@@ -94,8 +100,13 @@ def valid_until(end_date: date | None) -> datetime | None:
 
 
 def check_end_date(end_date: date | None, now: datetime) -> None:
-    """An end date may be today (it then holds until midnight) but not in the past."""
-    if end_date is not None and end_date < local_today(now):
+    """An end date may be today (it then holds until midnight) but not in the past, nor after
+    LATEST_END_DATE."""
+    if end_date is None:
+        return
+    if end_date > LATEST_END_DATE:
+        raise EndDateTooLate(f"the end date {end_date.isoformat()} is after {LATEST_END_DATE.isoformat()}")
+    if end_date < local_today(now):
         raise EndDateInPast(f"the end date {end_date.isoformat()} has passed")
 
 

@@ -22,8 +22,9 @@ from svckit.logs import get_logger
 
 from consent import handlers
 from consent.clients import DirectoryUnavailable
-from consent.domain import (MAX_CONTACTS_PER_GRANT, ChangeKind, Consent, ConsentNotActive, ConsentNotFound,
-                            EndDateInPast, NotContactsOf, OrganisationNotAuthorised, ProfessionalUnknown, State)
+from consent.domain import (LATEST_END_DATE, MAX_CONTACTS_PER_GRANT, ChangeKind, Consent, ConsentNotActive,
+                            ConsentNotFound, EndDateInPast, EndDateTooLate, NotContactsOf, OrganisationNotAuthorised,
+                            ProfessionalUnknown, State)
 from consent.access_check import DatabaseUnavailable
 from consent.repository import Change, LoggedEvent, PageKey
 
@@ -200,6 +201,9 @@ def _status_of(error: Exception) -> grpc.Status:
         return rpc_errors.invalid_argument(error.violations)
     if isinstance(error, EndDateInPast):
         return rpc_errors.invalid_argument({"end_date": "must be today or later (Europe/Amsterdam)"})
+    if isinstance(error, EndDateTooLate):
+        return rpc_errors.invalid_argument({"end_date": f"must be {LATEST_END_DATE.isoformat()} or earlier; "
+                                                        "leave it out for access without end"})
     if isinstance(error, NotContactsOf):
         return rpc_errors.invalid_argument(
             {f"contact_ids[{i}]": "is not a contact of this organisation" for i in error.positions})

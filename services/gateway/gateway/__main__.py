@@ -1,4 +1,8 @@
-"""python -m gateway: the Flask app served by gunicorn, one app (and gRPC channels) per worker."""
+"""python -m gateway: the Flask app served by gunicorn, one app (and gRPC channels) per worker.
+
+/metrics is not on the API's port: the gunicorn master serves it on GATEWAY_METRICS_PORT, summing
+the workers' figures from PROMETHEUS_MULTIPROC_DIR.
+"""
 from __future__ import annotations
 
 import os
@@ -9,7 +13,7 @@ from gunicorn.app.base import BaseApplication
 from gateway import config
 from svckit import tls
 from svckit.logs import configure_logging, get_logger
-from svckit.startup import run_main
+from svckit.startup import DependencyError, run_main
 
 log = get_logger(__name__)
 
@@ -21,14 +25,28 @@ def _prepare_metrics_dir(path: str) -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
 
 
+def _start_metrics_server(settings: config.Settings):
+    """/metrics of every worker together, served by this (the master) process."""
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    try:
+        server, _thread = start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
+    except OSError as error:
+        raise DependencyError(f"GATEWAY_METRICS_PORT {settings.metrics_port} on {settings.metrics_host} "
+                              f"cannot be served: {error.strerror or error}") from None
+    return server
+
+
 def _child_exit(_server, worker) -> None:
     from prometheus_client import multiprocess
     multiprocess.mark_process_dead(worker.pid)
 
 
 class GatewayServer(BaseApplication):
-    def __init__(self, settings: config.Settings):
+    def __init__(self, settings: config.Settings, metrics_server=None):
         self.settings = settings
+        self.metrics_server = metrics_server
         super().__init__()
 
     def load_config(self) -> None:
@@ -38,8 +56,14 @@ class GatewayServer(BaseApplication):
         self.cfg.set("threads", s.threads)
         self.cfg.set("worker_class", "gthread")
         self.cfg.set("graceful_timeout", 10)
+        self.cfg.set("post_fork", self._post_fork)
         self.cfg.set("child_exit", _child_exit)
         self.cfg.set("proc_name", "pe-gateway")
+
+    def _post_fork(self, _server, _worker) -> None:
+        # A worker inherits the master's metrics socket; only the master serves it.
+        if self.metrics_server is not None:
+            self.metrics_server.socket.close()
 
     def load(self):
         # Runs in each worker after the fork, so channels are never shared across processes.
@@ -54,9 +78,12 @@ def main() -> None:
     configure_logging("gateway", settings.log_level)
     if settings.tls is None:
         log.warning("calling the services without TLS (GRPC_TLS=off)")
+    metrics_server = _start_metrics_server(settings)
     log.info("starting", port=settings.port, workers=settings.workers,
-             docs=f"{settings.public_url}/api/docs")
-    GatewayServer(settings).run()
+             metrics=f"http://{settings.metrics_host}:{settings.metrics_port}/metrics",
+             rate_limit_storage=settings.rate_limit_storage_url.split("://")[0],
+             trusted_proxy_hops=settings.trusted_proxy_hops, docs=f"{settings.public_url}/api/docs")
+    GatewayServer(settings, metrics_server).run()
 
 
 if __name__ == "__main__":

@@ -5,14 +5,15 @@ import uuid
 
 import grpc
 from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gateway import metrics
+from gateway import headers, metrics, ratelimits
 from gateway.api import Api
 from gateway.auth import SessionCheck, TokenVerifier
 from gateway.backends import Backends
 from gateway.config import Settings
 from gateway.problems import from_rpc_error, problem
-from gateway.routes import (account, consents, contacts, docs, dossiers, organisations, passwords, probes,
+from gateway.routes import (account, consents, contacts, docs, dossiers, jwks, organisations, passwords, probes,
                             professionals, registrations, reports, sessions)
 from pe.identity.v1 import identity_pb2
 from svckit.logs import REQUEST_ID, get_logger
@@ -21,7 +22,7 @@ log = get_logger(__name__)
 
 API_BLUEPRINTS = (registrations.blueprint, passwords.blueprint, sessions.blueprint, organisations.blueprint,
                   contacts.blueprint, professionals.blueprint, consents.blueprint, dossiers.blueprint,
-                  reports.blueprint, account.blueprint)
+                  reports.blueprint, account.blueprint, jwks.blueprint)
 
 
 def identity_keys(backends: Backends):
@@ -74,6 +75,7 @@ def create_app(settings: Settings, *, backends: Backends | None = None,
         },
     )
     app.extensions["pe.backends"] = backends
+    app.extensions["pe.token_verifier"] = verifier
     api = Api(app)
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
@@ -82,6 +84,13 @@ def create_app(settings: Settings, *, backends: Backends | None = None,
     metrics.instrument(app)
     _install_request_context(app, verifier, session_check)
     _install_error_handlers(app)
+    headers.install(app, https=settings.public_url.startswith("https:"))
+    ratelimits.install(app, settings.rate_limits, storage_url=settings.rate_limit_storage_url,
+                       key_prefix=settings.rate_limit_key_prefix)
+    if settings.trusted_proxy_hops:
+        # request.remote_addr becomes the address the outermost trusted proxy saw; with no trusted
+        # proxy a client's own X-Forwarded-For is ignored, as anyone can send one.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops, x_proto=0)
     return app
 
 
@@ -113,7 +122,7 @@ def _install_request_context(app: Flask, verifier: TokenVerifier, session_check)
 def _install_error_handlers(app: Flask) -> None:
     @app.errorhandler(grpc.RpcError)
     def _rpc_error(error):
-        log.warning("service call failed", code=error.code().name, path=request.path)
+        log.warning("service call failed", code=error.code().name, detail=error.details(), path=request.path)
         return from_rpc_error(error)
 
     @app.errorhandler(Exception)

@@ -63,6 +63,18 @@ class TokenVerifier:
                 self._fetched_at = time.monotonic()
             return self._keys.get(key_id)
 
+    @property
+    def refresh_seconds(self) -> float:
+        return self._refresh_seconds
+
+    def public_keys(self) -> dict[str, Ed25519PublicKey]:
+        """The keys tokens are verified with now, by key id, from the same cache."""
+        with self._lock:
+            if time.monotonic() - self._fetched_at > self._refresh_seconds:
+                self._keys = {kid: _public_key(x) for kid, x in self._fetch_keys().items()}
+                self._fetched_at = time.monotonic()
+            return dict(self._keys)
+
     def verify(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from gateway import ratelimits
 from svckit.config import Env, SettingError, TlsFiles, development, tls_files
 
 
@@ -22,6 +23,12 @@ class Settings:
     log_level: str
     metrics_dir: str
     tls: TlsFiles | None
+    metrics_host: str
+    metrics_port: int
+    trusted_proxy_hops: int
+    rate_limit_storage_url: str
+    rate_limit_key_prefix: str
+    rate_limits: dict[str, str]
     session_check_seconds: float = 0.5
     check_sessions: bool = True
 
@@ -48,6 +55,14 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         # stops its tokens on every worker within this time (and below a second).
         session_check_seconds=env.float("SESSION_CHECK_SECONDS", 0.5, maximum=0.9),
         check_sessions=_check_sessions(env),
+        # /metrics is served apart from the API, from the gunicorn master, on loopback unless told.
+        metrics_host=env.str("GATEWAY_METRICS_HOST", "127.0.0.1"),
+        metrics_port=env.port("GATEWAY_METRICS_PORT", 9100),
+        # How many proxies in front of the gateway append to X-Forwarded-For; 0 trusts no such header.
+        trusted_proxy_hops=env.int("TRUSTED_PROXY_HOPS", 0, minimum=0, maximum=10),
+        rate_limit_storage_url=env.url("RATE_LIMIT_STORAGE_URL", "memory://", ("memory", "redis", "rediss")),
+        rate_limit_key_prefix=env.str("RATE_LIMIT_KEY_PREFIX", "pe-gateway"),
+        rate_limits=ratelimits.load(env),
     )
 
 

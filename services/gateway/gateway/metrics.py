@@ -1,16 +1,15 @@
 """HTTP RED metrics of the gateway, per route template (never a raw path with ids in it).
 
 Under gunicorn each worker is its own process: with PROMETHEUS_MULTIPROC_DIR set before
-prometheus_client is imported, /metrics sums the workers' figures.
+prometheus_client is imported, each worker writes its figures there, and the master's /metrics
+(on its own port, see __main__) sums them.
 """
 from __future__ import annotations
 
-import os
 import time
 
-from flask import Flask, Response, g, request
-from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram,
-                               generate_latest, multiprocess)
+from flask import Flask, g, request
+from prometheus_client import Counter, Histogram
 
 REQUESTS = Counter("pe_gateway_http_requests_total", "HTTP requests handled, by route and status.",
                    ("method", "route", "status"))
@@ -32,11 +31,3 @@ def instrument(app: Flask) -> None:
             DURATION.labels(request.method, route).observe(time.perf_counter() - g.started)
         return response
 
-
-def metrics_response() -> Response:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-    else:
-        registry = REGISTRY
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

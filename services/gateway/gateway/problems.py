@@ -79,11 +79,24 @@ def _retry_after(error: grpc.RpcError) -> str:
     return "5"
 
 
+# A failure on the services' side is told in the gateway's own words: gRPC's details there name
+# backend addresses and transport errors ("failed to connect to all addresses; last error: ...
+# 127.0.0.1:50051"), which are for the logs, not for callers.
+_SERVER_SIDE = {
+    501: ("not-implemented", "this is not supported by the service behind the gateway"),
+    502: ("upstream-failure", "a service behind the gateway failed"),
+    503: ("service-unavailable", "a service behind the gateway is unavailable; try again shortly"),
+    504: ("service-timeout", "a service behind the gateway did not answer in time; try again"),
+}
+
+
 def from_rpc_error(error: grpc.RpcError) -> Response:
     code = error.code()
     status = _HTTP_STATUS.get(code, 502)
-    if status == 502:
-        return problem(502, "a service behind the gateway failed", slug="upstream-failure")
+    if status >= 500:
+        slug, detail = _SERVER_SIDE[status]
+        headers = {"Retry-After": _retry_after(error)} if status == 503 else None
+        return problem(status, detail, slug=slug, headers=headers)
     violations = field_violations(error)
     errors = [{"field": name, "message": text} for name, text in violations.items()] or None
     reason = error_reason(error)

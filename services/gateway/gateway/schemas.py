@@ -1,6 +1,8 @@
 """Request and response schemas shared by several routes. Unknown fields are refused."""
 from __future__ import annotations
 
+from datetime import date
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -9,6 +11,8 @@ PHONE = validate.Length(min=1, max=30)
 USERNAME = validate.Length(min=3, max=64)
 REASON = validate.Length(min=1, max=1000)
 LANGUAGE = validate.OneOf(["nl", "en"])
+# The consent service's latest end date: the last whose end (the next midnight in Amsterdam) it can hold.
+LATEST_END_DATE = date(9999, 12, 30)
 
 
 class Email(ma.fields.Email):

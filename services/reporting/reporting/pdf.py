@@ -327,11 +327,26 @@ def _font_config():
     return _weasyprint()[1]()
 
 
+def _url_fetcher():
+    """Fetches data: URLs and nothing else: whatever a report holds, rendering it reads nothing from
+    the network or the disk (the report's own images are data: URLs; fonts come from fontconfig).
+    One per document: a fetcher keeps state between its calls."""
+    from weasyprint.urls import URLFetcher
+    return URLFetcher(allowed_protocols=("data",), allow_redirects=False)
+
+
+def html_to_pdf(html: str) -> bytes:
+    """A page of the report as PDF, with the report's stylesheet."""
+    HTML = _weasyprint()[0]
+    return HTML(string=html, url_fetcher=_url_fetcher()).write_pdf(stylesheets=[_stylesheet()],
+                                                                  font_config=_font_config())
+
+
 @functools.cache
 def _stylesheet():
     """The report's CSS, parsed once per process: parsing it for every chunk costs as much as a page."""
     from weasyprint import CSS
-    return CSS(string=_templates()[1], font_config=_font_config())
+    return CSS(string=_templates()[1], font_config=_font_config(), url_fetcher=_url_fetcher())
 
 
 def _chart(summary: dict, language: str) -> list[dict]:
@@ -348,7 +363,6 @@ def _chart(summary: dict, language: str) -> list[dict]:
 
 def render_chunk(job: ChunkJob) -> bytes:
     """One chunk of pages as a PDF of its own (runs in a worker process)."""
-    HTML = _weasyprint()[0]
     template = _templates()[0]
     words = labels(job.language)
     pages = []
@@ -364,7 +378,7 @@ def render_chunk(job: ChunkJob) -> bytes:
         pages.append(page)
     html = template.render(job=job, words=words, pages=pages, columns=_column_widths(), colours=STATUS_COLOURS,
                            newline="\n")
-    return HTML(string=html).write_pdf(stylesheets=[_stylesheet()], font_config=_font_config())
+    return html_to_pdf(html)
 
 
 def warm_up() -> None:

@@ -110,3 +110,47 @@ def test_two_relays_never_send_one_mail_twice(outbox, port_factory):
         controller.stop()
     recipients = sorted(m["To"] for m in inbox.messages)
     assert recipients == sorted(f"user{i}@example.org" for i in range(20))
+
+
+LINK = "https://pe-insight.example/wachtwoord?token=Zq3-secret-link-token-41Xb"
+
+
+def _queue_link(engine, table, clock):
+    with engine.begin() as connection:
+        return enqueue_mail(connection, table, OutgoingMail(
+            "jan@example.org", "Stel uw wachtwoord in", f"Open {LINK}", f'<a href="{LINK}">Open</a>'), clock.now())
+
+
+def _row(engine, table, mail_id):
+    with engine.connect() as connection:
+        return connection.execute(select(table).where(table.c.mail_id == mail_id)).one()
+
+
+def test_once_the_server_accepted_a_mail_its_bodies_are_gone(outbox, port_factory):
+    engine, table = outbox
+    clock = ManualClock(datetime(2026, 11, 28, 9, tzinfo=timezone.utc))
+    inbox, port = Inbox(), port_factory()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        mail_id = _queue_link(engine, table, clock)
+        relay = MailRelay(engine, table, SMTPMailSender("127.0.0.1", port), clock, from_address="noreply@x.test")
+        assert relay.deliver_due() == 1
+    finally:
+        controller.stop()
+    assert LINK in inbox.messages[0].get_body(("plain",)).get_content()  # the mail itself had the link
+    row = _row(engine, table, mail_id)
+    assert row.sent_at is not None and (row.text_body, row.html_body) == ("", "")
+    assert (row.recipient, row.subject) == ("jan@example.org", "Stel uw wachtwoord in")  # the record stays
+    assert not [value for value in row if isinstance(value, str) and "secret-link-token" in value]
+
+
+def test_a_mail_not_yet_accepted_keeps_its_bodies_for_the_next_attempt(outbox, port_factory):
+    engine, table = outbox
+    clock = ManualClock(datetime(2026, 11, 28, 9, tzinfo=timezone.utc))
+    mail_id = _queue_link(engine, table, clock)
+    relay = MailRelay(engine, table, SMTPMailSender("127.0.0.1", port_factory(), timeout=2), clock,
+                      from_address="noreply@x.test")
+    assert relay.deliver_due() == 1  # nothing listens
+    row = _row(engine, table, mail_id)
+    assert row.sent_at is None and LINK in row.text_body and LINK in row.html_body

@@ -70,6 +70,25 @@ def test_request_id_travels_to_organisation_and_identity(consent_api, world, oth
     assert seen and set(seen) == {"req-abc-123"}
 
 
+def test_the_latest_end_date_is_stored_and_checked_and_a_later_one_is_refused(consent_api, world):
+    granted = _grant(consent_api, world, contacts=world.contacts[:1],
+                     end_date=common_pb2.Date(year=9999, month=12, day=30))
+    assert granted.consents[0].end_date.year == 9999
+    assert consent_api.CheckAccess(pb.CheckAccessRequest(contact_id=world.contacts[0],
+                                                         professional_id=world.professional), timeout=5).allowed
+    too_late = common_pb2.Date(year=9999, month=12, day=31)
+    with pytest.raises(grpc.RpcError) as refused:
+        _grant(consent_api, world, contacts=world.contacts[1:2], end_date=too_late)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert list(rpc_errors.field_violations(refused.value)) == ["end_date"]
+    with pytest.raises(grpc.RpcError) as refused:
+        consent_api.ChangeConsentEndDate(pb.ChangeConsentEndDateRequest(
+            consent_id=granted.consents[0].consent_id, professional_id=world.professional, end_date=too_late),
+            timeout=5)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert list(rpc_errors.field_violations(refused.value)) == ["end_date"]
+
+
 def test_refusals_carry_their_details_over_the_wire(consent_api, world, directory):
     stranger = directory.add_contact(directory.add_organisation("Ander"))
     with pytest.raises(grpc.RpcError) as refused:

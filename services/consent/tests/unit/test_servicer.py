@@ -107,6 +107,28 @@ def test_an_end_date_in_the_past_is_an_invalid_end_date(api):
     assert code == grpc.StatusCode.INVALID_ARGUMENT and list(violations) == ["end_date"]
 
 
+def _date(year, month, day):
+    return common_pb2.Date(year=year, month=month, day=day)
+
+
+def test_an_end_date_too_late_to_represent_is_an_invalid_end_date_on_grant_and_change(api):
+    code, violations, _ = _refused(api, "GrantConsents", _grant_request(api, end_date=_date(9999, 12, 31)))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and list(violations) == ["end_date"]
+    assert "9999-12-30" in violations["end_date"]
+    consent = _call(api, "GrantConsents", _grant_request(api)).consents[0]
+    code, violations, _ = _refused(api, "ChangeConsentEndDate", pb.ChangeConsentEndDateRequest(
+        consent_id=consent.consent_id, professional_id=api.professional, end_date=_date(9999, 12, 31)))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and list(violations) == ["end_date"]
+
+
+def test_the_latest_end_date_is_kept(api):
+    consent = _call(api, "GrantConsents", _grant_request(api, end_date=_date(9999, 12, 30))).consents[0]
+    assert (consent.end_date.year, consent.end_date.month, consent.end_date.day) == (9999, 12, 30)
+    changed = _call(api, "ChangeConsentEndDate", pb.ChangeConsentEndDateRequest(
+        consent_id=consent.consent_id, professional_id=api.professional, end_date=_date(9999, 12, 29)))
+    assert changed.consent.end_date.day == 29
+
+
 def test_organisation_not_authorised_is_a_failed_precondition(api):
     api.directory.set_authorised(api.organisation, False)
     code, _, reason = _refused(api, "GrantConsents", _grant_request(api))

@@ -16,7 +16,7 @@ from gateway import convert
 from gateway.api import Blueprint
 from gateway.auth import authenticated
 from gateway.permissions import PROFESSIONAL, require_kind
-from gateway.schemas import PageQuerySchema, idempotency_key
+from gateway.schemas import LATEST_END_DATE, PageQuerySchema, idempotency_key
 from pe.consent.v1 import consent_pb2
 from pe.identity.v1 import identity_pb2
 
@@ -28,12 +28,15 @@ BEARER = [{"bearerAuth": []}]
 class GrantSchema(ma.Schema):
     organisation_id = ma.fields.UUID(required=True)
     contact_ids = ma.fields.List(ma.fields.UUID(), required=True, validate=validate.Length(min=1, max=50))
-    end_date = ma.fields.Date(load_default=None, allow_none=True, metadata={
-        "description": "Inclusive, Europe/Amsterdam; leave out for access without end"})
+    end_date = ma.fields.Date(load_default=None, allow_none=True, validate=validate.Range(
+        max=LATEST_END_DATE, error="must be {max} or earlier; leave it out for access without end"), metadata={
+        "description": f"Inclusive, Europe/Amsterdam, at most {LATEST_END_DATE}; leave out for access without end"})
 
 
 class EndDateSchema(ma.Schema):
-    end_date = ma.fields.Date(required=True, allow_none=True, metadata={"description": "null removes the end date"})
+    end_date = ma.fields.Date(required=True, allow_none=True, validate=validate.Range(
+        max=LATEST_END_DATE, error="must be {max} or earlier; null removes the end date"), metadata={
+        "description": f"At most {LATEST_END_DATE}; null removes the end date"})
 
 
 class ConsentSchema(ma.Schema):

@@ -1,9 +1,8 @@
-"""Probes and metrics for operations: /healthz, /readyz, /metrics (not part of the API)."""
+"""Probes for operations: /healthz, /readyz (not part of the API; /metrics has a port of its own)."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
-from gateway.metrics import metrics_response
 from gateway.problems import problem
 
 blueprint = Blueprint("probes", __name__)
@@ -25,7 +24,3 @@ def readyz():
     return problem(503, f"not ready: waiting for {waiting}", slug="not-ready", services=services,
                    headers={"Retry-After": "2"})
 
-
-@blueprint.get("/metrics")
-def metrics():
-    return metrics_response()

@@ -62,3 +62,27 @@ def test_a_service_with_a_certificate_of_another_ca_is_unreachable(backends, cer
     finally:
         for server in servers:
             server.stop(0)
+def _token_from_a_key_the_gateway_must_fetch() -> str:
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    return jwt.encode({"sub": "someone", "kind": "operator"}, Ed25519PrivateKey.generate(), algorithm="EdDSA",
+                      headers={"kid": "a-key-id"})
+
+
+@pytest.mark.parametrize("method, path, headers, body", [
+    ("POST", "/api/v1/sessions", {}, {"username": "someone", "password": "a password"}),  # waits for the service
+    ("GET", "/api/v1/session", {"Authorization": f"Bearer {_token_from_a_key_the_gateway_must_fetch()}"}, None),
+])
+def test_a_stopped_service_is_reported_without_its_address_or_grpcs_words(port_factory, method, path, headers,
+                                                                          body):
+    from gateway.app import create_app
+    ports = {service: port_factory() for service in SERVICES}  # nothing listens on any of them
+    settings = config.load({"RPC_TIMEOUT_SECONDS": "0.5",
+                            **{f"{service.upper()}_ADDR": f"127.0.0.1:{port}" for service, port in ports.items()}})
+    client = create_app(settings).test_client()
+    response = client.open(path, method=method, headers=headers, json=body)
+    assert response.status_code in (503, 504)
+    assert response.mimetype == "application/problem+json"
+    text = response.get_data(as_text=True)
+    for leak in ("127.0.0.1", str(ports["identity"]), "ipv4", "connect", "Deadline", "last error"):
+        assert leak not in text, text

@@ -64,10 +64,18 @@ def backends():
 
 
 @pytest.fixture
-def app(backends, signing_key):
-    settings = config.load({"MAX_BODY_BYTES": "2048"})
-    verifier = TokenVerifier(lambda: {signing_key.key_id: signing_key.x})
-    return create_app(settings, backends=backends, verifier=verifier)
+def make_app(backends, signing_key):
+    """The app with fake backends and these settings (environment variable names and values)."""
+    def make(**environ):
+        settings = config.load({"MAX_BODY_BYTES": "2048", **environ})
+        verifier = TokenVerifier(lambda: {signing_key.key_id: signing_key.x})
+        return create_app(settings, backends=backends, verifier=verifier)
+    return make
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
 
 
 @pytest.fixture

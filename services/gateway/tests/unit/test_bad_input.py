@@ -149,3 +149,71 @@ def test_unknown_report_format_is_named(client, backends, signing_key):
                           query_string={"format": "docx"}, headers=headers)
     assert response.status_code == 400 and _fields(response) == {"format"}
     assert _calls_beyond_the_session_check(backends) == []
+
+
+def _login(client, raw: str):
+    return client.post("/api/v1/sessions", data=raw.encode(), content_type="application/json")
+
+
+def test_json_nested_too_deeply_to_read_is_a_400_naming_the_body(make_app, backends):
+    client = make_app(MAX_BODY_BYTES="65536").test_client()
+    response = _login(client, "[" * 5000 + "]" * 5000)
+    assert response.status_code == 400 and _fields(response) == {"body"}
+    assert backends.calls == []
+
+
+def test_a_field_nested_deeper_than_any_request_is_named(client, backends):
+    response = _login(client, '{"username": ' + "[" * 40 + "]" * 40 + ', "password": "p"}')
+    assert response.status_code == 400 and _fields(response) == {"username"}
+    assert backends.calls == []
+
+
+def test_a_number_too_long_to_read_is_a_400(make_app, backends):
+    client = make_app(MAX_BODY_BYTES="65536").test_client()
+    response = _login(client, '{"username": ' + "9" * 5000 + ', "password": "p"}')
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert backends.calls == []
+
+
+@pytest.mark.parametrize("raw, field", [
+    ('{"username": "debrug-hr", "password": "\\ud800"}', "password"),          # a lone surrogate
+    ('{"username": "debrug-hr", "password": "abc\\udfffdef"}', "password"),
+    ('{"username": "debrug\\u0000hr", "password": "p"}', "username"),          # NUL
+])
+def test_text_a_service_cannot_keep_is_a_400_naming_the_field(client, backends, raw, field):
+    response = _login(client, raw)
+    assert response.status_code == 400 and _fields(response) == {field}
+    assert backends.calls == []
+
+
+def test_text_in_nested_fields_is_named_with_its_path(client, backends):
+    body = {**VALID_REGISTRATION, "applicant": {**VALID_REGISTRATION["applicant"], "name": "Anna\u0000"}}
+    response = client.post("/api/v1/registrations", json=body)
+    assert response.status_code == 400 and _fields(response) == {"applicant.name"}
+    assert backends.calls == []
+
+
+def test_nul_in_a_query_is_a_400_naming_the_parameter(client, backends, signing_key):
+    headers = {"Authorization": f"Bearer {signing_key.token(kind='operator')}"}
+    response = client.get("/api/v1/organisations?name=De%00Brug", headers=headers)
+    assert response.status_code == 400 and _fields(response) == {"name"}
+    assert _calls_beyond_the_session_check(backends) == []
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("POST", "/api/v1/consents", {"organisation_id": "3f0c5a55-7c1e-4c39-9d0e-3f5a3a1c0b11",
+                                  "contact_ids": ["6a1f2c55-7c1e-4c39-9d0e-3f5a3a1c0b11"]}),
+    ("PATCH", "/api/v1/consents/3f0c5a55-7c1e-4c39-9d0e-3f5a3a1c0b11", {}),
+])
+def test_an_end_date_past_the_latest_is_a_400_naming_it(client, backends, signing_key, method, path, body):
+    headers = {"Authorization": f"Bearer {signing_key.token()}"}
+    response = client.open(path, method=method, json={**body, "end_date": "9999-12-31"}, headers=headers)
+    assert response.status_code == 400 and _fields(response) == {"end_date"}
+    assert "9999-12-30" in response.json["errors"][0]["message"]
+    assert _calls_beyond_the_session_check(backends) == []
+
+
+def test_the_latest_end_date_is_in_the_openapi_document(client):
+    schemas = client.get("/api/v1/openapi.json").json["components"]["schemas"]
+    assert schemas["Grant"]["properties"]["end_date"]["x-maximum"] == "9999-12-30"
+    assert schemas["EndDate"]["properties"]["end_date"]["x-maximum"] == "9999-12-30"

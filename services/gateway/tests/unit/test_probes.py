@@ -18,8 +18,15 @@ def test_readyz_is_503_problem_naming_what_is_not_ready(client, backends):
     assert response.headers["Retry-After"]
 
 
-def test_metrics_show_requests_by_route_template(client):
+def test_metrics_count_requests_by_route_template(client):
+    from prometheus_client import REGISTRY, generate_latest
     client.get("/healthz")
-    text = client.get("/metrics").get_data(as_text=True)
+    text = generate_latest(REGISTRY).decode()
     assert 'pe_gateway_http_requests_total{method="GET",route="/healthz",status="200"}' in text
     assert "pe_gateway_http_request_duration_seconds_bucket" in text
+
+
+def test_metrics_are_not_served_on_the_api_port(client):
+    response = client.get("/metrics")
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
