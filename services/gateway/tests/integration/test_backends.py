@@ -73,11 +73,11 @@ def _token_from_a_key_the_gateway_must_fetch() -> str:
     ("POST", "/api/v1/sessions", {}, {"username": "someone", "password": "a password"}),  # waits for the service
     ("GET", "/api/v1/session", {"Authorization": f"Bearer {_token_from_a_key_the_gateway_must_fetch()}"}, None),
 ])
-def test_a_stopped_service_is_reported_without_its_address_or_grpcs_words(port_factory, method, path, headers,
-                                                                          body):
+def test_a_stopped_service_is_reported_without_its_address_or_grpcs_words(port_factory, certificates, method, path,
+                                                                          headers, body):
     from gateway.app import create_app
     ports = {service: port_factory() for service in SERVICES}  # nothing listens on any of them
-    settings = config.load({"RPC_TIMEOUT_SECONDS": "0.5",
+    settings = config.load({"RPC_TIMEOUT_SECONDS": "0.5", **certificates.env("gateway"),
                             **{f"{service.upper()}_ADDR": f"127.0.0.1:{port}" for service, port in ports.items()}})
     client = create_app(settings).test_client()
     response = client.open(path, method=method, headers=headers, json=body)

@@ -21,6 +21,7 @@ REQUESTS = {
     "link-requests": ("/api/v1/password-setup-links", {"username_or_email": "debrug-hr"}),
     "logins": ("/api/v1/sessions", LOGIN),
     "password-setups": ("/api/v1/password-setups", {"token": "t" * 43, "password": "a long enough password"}),
+    "email-confirmations": ("/api/v1/email-changes/confirmations", {"token": "t" * 43}),
 }
 
 
@@ -32,6 +33,7 @@ def replies(backends):
         ("identity", "Authenticate"): identity_pb2.AuthenticateResponse(),
         ("identity", "CompletePasswordSetup"): identity_pb2.CompletePasswordSetupResponse(),
         ("identity", "RefreshSession"): identity_pb2.RefreshSessionResponse(),
+        ("identity", "ConfirmEmailChange"): identity_pb2.ConfirmEmailChangeResponse(),
     })
 
 
@@ -47,7 +49,8 @@ def _limited_to_two(make_app):
 def test_the_table_covers_the_routes_that_send_mail_or_check_a_password():
     assert {(limit.method, limit.rule) for limit in LIMITS} == {
         ("POST", "/api/v1/registrations"), ("POST", "/api/v1/password-setup-links"),
-        ("POST", "/api/v1/sessions"), ("POST", "/api/v1/password-setups")}
+        ("POST", "/api/v1/sessions"), ("POST", "/api/v1/password-setups"),
+        ("POST", "/api/v1/email-changes/confirmations")}
 
 
 @pytest.mark.parametrize("name", sorted(REQUESTS))
