@@ -16,7 +16,7 @@ help:
 	@echo "make test   run every test (unit, integration, system)"
 	@echo "make demo   fill a running stack (make run) with believable data; prints who can log in"
 	@echo "make bench  run the benchmarks; figures in var/bench/"
-	@echo "make deploy-tls  a private CA and a certificate per process in deploy/tls/, for docker compose"
+	@echo "make deploy-tls  a private CA, a certificate per process and identity's key-encryption key in deploy/tls/, for docker compose"
 	@echo "make clean  remove the virtualenv, generated code and var/"
 
 venv: $(INSTALLED)
@@ -55,8 +55,9 @@ bench: gen
 
 # docker compose mounts these as secrets; they keep the host's owner and mode there, so the keys
 # are made readable by the containers' user (mode 644). Kept while valid: run it again to renew.
-deploy-tls: $(INSTALLED)
+deploy-tls: gen
 	$(BIN)/python -m svckit.pki deploy/tls gateway identity organisation consent reporting --key-mode 644
+	@test -s deploy/tls/identity-signing.kek || $(BIN)/python -m identity new-key-encryption-key > deploy/tls/identity-signing.kek
 
 clean:
 	rm -rf $(VENV) gen var

@@ -44,7 +44,7 @@ def test_unreachable_database(module, run, amqp_url):
     _assert_one_clear_line(result, module, "cannot reach the database", "DATABASE_URL")
 
 
-@pytest.mark.parametrize("module", ["organisation", "consent", "reporting"])
+@pytest.mark.parametrize("module", ["identity", "organisation", "consent", "reporting"])
 def test_unreachable_broker(module, run):
     result = run(module, AMQP_URL=UNREACHABLE_BROKER)
     _assert_one_clear_line(result, module, "cannot reach RabbitMQ", "AMQP_URL")
@@ -83,3 +83,8 @@ def test_the_certificate_of_another_process_is_refused(run, certificates):
 @pytest.mark.parametrize("module", ["identity", "gateway"])
 def test_grpc_without_tls_is_refused_outside_development(module, run):
     _assert_one_clear_line(run(module, GRPC_TLS="off"), module, "GRPC_TLS=off is allowed only with DEVELOPMENT=1")
+
+
+def test_identity_does_not_start_without_the_key_that_encrypts_its_signing_keys(run, amqp_url):
+    result = run("identity", AMQP_URL=amqp_url)
+    _assert_one_clear_line(result, "identity", "SIGNING_KEY_ENCRYPTION_KEY", "is not set")

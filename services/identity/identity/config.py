@@ -1,13 +1,17 @@
 """Settings of the identity service, from the environment, with defaults that run locally."""
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from identity.domain import LoginLimits
-from svckit.config import DEFAULT_AMQP_URL, Env, TlsFiles, amqp_url, clock_offset_seconds, process_settings
+from svckit.config import (DEFAULT_AMQP_URL, Env, SettingError, TlsFiles, amqp_url, clock_offset_seconds,
+                           development, process_settings)
+
 
 _MAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
 
@@ -36,10 +40,16 @@ class Settings:
     amqp_url: str = DEFAULT_AMQP_URL
     clock_offset_seconds: float = 0.0
     argon2_max_concurrent: int = 0  # 0: one per usable CPU
+    # The key that encrypts the token-signing keys, given or in a file (see _signing_kek).
+    signing_kek: str | None = field(default=None, repr=False)
+    signing_kek_file: str | None = None
+    var_dir: str = "var"
+    development: bool = False
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     env = Env(environ)
+    signing_kek, signing_kek_file = _signing_kek(env)
     return Settings(
         **process_settings(env, "identity", grpc_port=50051, metrics_port=9101),
         smtp_host=env.str("SMTP_HOST", "127.0.0.1"),
@@ -64,5 +74,25 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         link_mails_per_hour=env.int("LINK_MAILS_PER_HOUR", 3, minimum=1, maximum=100),
         email_change_ttl=timedelta(hours=env.int("EMAIL_CHANGE_TTL_HOURS", 24, minimum=1, maximum=72)),
         amqp_url=amqp_url(env),
-
+        signing_kek=signing_kek, signing_kek_file=signing_kek_file,
+        var_dir=env.str("VAR_DIR", "var"),
+        development=development(env),
     )
+
+
+def _signing_kek(env: Env) -> tuple[str | None, str | None]:
+    """The key that encrypts the signing keys: SIGNING_KEY_ENCRYPTION_KEY (base64url of 32 bytes) or
+    SIGNING_KEY_ENCRYPTION_KEY_FILE (a file holding it, such as a mounted secret). The service needs one
+    outside development (see __main__.signing_keys); commands that sign nothing do not."""
+    text, path = env.str("SIGNING_KEY_ENCRYPTION_KEY", ""), env.str("SIGNING_KEY_ENCRYPTION_KEY_FILE", "")
+    if text and not _is_key_text(text):
+        raise SettingError("SIGNING_KEY_ENCRYPTION_KEY must be 32 random bytes in base64url "
+                           "(python -m identity new-key-encryption-key prints one)")
+    return text or None, path or None
+
+
+def _is_key_text(text: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))) == 32
+    except (ValueError, binascii.Error):
+        return False

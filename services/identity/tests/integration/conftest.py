@@ -16,6 +16,7 @@ from aiosmtpd.controller import Controller
 from prometheus_client import CollectorRegistry
 
 from identity import config, handlers
+from identity.keys import KeyEncryptionKey
 from identity.__main__ import MIGRATIONS, SERVICE_NAME, Service, build
 from pe.common.v1 import common_pb2
 from pe.identity.v1 import identity_pb2, identity_pb2_grpc
@@ -106,6 +107,7 @@ class Harness:
 def settings(port_factory) -> config.Settings:
     # The broker is only reached by tests that publish (they ask for the amqp_url fixture).
     return config.load({"SMTP_PORT": str(port_factory()), "PUBLIC_URL": "https://pe.example.org",
+                        "SIGNING_KEY_ENCRYPTION_KEY": KeyEncryptionKey.new_text(),
                         "AMQP_URL": os.environ.get("AMQP_URL", DEFAULT_AMQP_URL)})
 
 

@@ -7,8 +7,11 @@ from identity import config
 from svckit.config import SettingError
 
 
+KEY = {"SIGNING_KEY_ENCRYPTION_KEY": "q0f1cGVfEWgMPKSXH1XbN8aXfL7wIG6-6d-R5ZQW3sU"}
+
+
 def test_defaults():
-    settings = config.load({})
+    settings = config.load(KEY)
     assert settings.public_url == "http://127.0.0.1:8080"
     assert settings.mail_from == "noreply@pe-insight.local"
     assert settings.link_ttl == timedelta(hours=72)
@@ -22,7 +25,7 @@ def test_defaults():
 
 
 def test_settings_are_read():
-    settings = config.load({"PUBLIC_URL": "https://pe.example.org/", "LINK_TTL_HOURS": "24",
+    settings = config.load({**KEY, "PUBLIC_URL": "https://pe.example.org/", "LINK_TTL_HOURS": "24",
                             "ACCESS_TOKEN_MINUTES": "15", "LOGIN_FAILURES_PER_ADDRESS": "3", "ARGON2_MAX_CONCURRENT": "4",
                             "LINK_MAILS_PER_HOUR": "5"})
     assert settings.public_url == "https://pe.example.org"
@@ -46,5 +49,14 @@ def test_settings_are_read():
 ])
 def test_a_bad_setting_is_named(name, value, phrase):
     with pytest.raises(SettingError) as caught:
-        config.load({name: value})
+        config.load({**KEY, name: value})
     assert phrase in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_key_encryption_key_is_read_as_given():
+    with pytest.raises(SettingError, match="SIGNING_KEY_ENCRYPTION_KEY must be 32 random bytes"):
+        config.load({"SIGNING_KEY_ENCRYPTION_KEY": "short"})
+    assert config.load({"SIGNING_KEY_ENCRYPTION_KEY_FILE": "/run/secrets/kek"}).signing_kek_file == "/run/secrets/kek"
+    development = config.load({"DEVELOPMENT": "1", "VAR_DIR": "/tmp/pe"})
+    assert (development.signing_kek, development.signing_kek_file, development.var_dir) == (None, None, "/tmp/pe")
+    assert development.development and not config.load({}).development
