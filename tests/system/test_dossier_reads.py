@@ -42,6 +42,18 @@ def grant(professional, organisation_id, *contacts) -> list[dict]:
     return response.json()["consents"]
 
 
+@contextmanager
+def reporting_hears_no_consent_events(stack):
+    """Reporting consumes consent events from an exchange nobody publishes to, as when the broker
+    holds them up; its own queue keeps them for when it listens again."""
+    stack.restart("reporting", CONSENT_EXCHANGE="pe.consent.unheard", CONSENT_EVENTS_QUEUE="reporting.unheard")
+    try:
+        yield
+    finally:
+        stack.overrides.pop("reporting")
+        stack.restart("reporting")
+
+
 def read_model_caught_up(admin, organisation_id) -> None:
     """A report waits until reporting's read model has every consent change made before it was asked;
     a contact's list takes its candidates from that model."""
@@ -95,11 +107,13 @@ def test_a_contacts_list_is_checked_live_and_logged_for_each_professional_it_sho
     for person in (anna, bram):
         assert len(entries_of(person, "dossier_listed")) == 2
 
-    for _ in range(3):  # revoked, then listed at once: consent answers, whatever reporting has heard
-        consent_id = consent_of[bram.account_id]
-        assert bram.api.post(f"/consents/{consent_id}/revoke").status_code == 200
-        assert [d["professional_id"] for d in contact.api.get("/dossiers").json()["dossiers"]] == [anna.account_id]
-        consent_of[bram.account_id] = grant(bram, organisation_id, contact)[0]["consent_id"]
+    with reporting_hears_no_consent_events(stack):  # its read model still holds Bram's consent
+        for _ in range(3):
+            consent_id = consent_of[bram.account_id]
+            assert bram.api.post(f"/consents/{consent_id}/revoke").status_code == 200
+            listed = contact.api.get("/dossiers").json()["dossiers"]
+            assert [d["professional_id"] for d in listed] == [anna.account_id]  # consent said no
+            consent_of[bram.account_id] = grant(bram, organisation_id, contact)[0]["consent_id"]
     assert len(entries_of(bram, "dossier_listed")) == 2  # nothing logged for the lists he was not in
 
 
