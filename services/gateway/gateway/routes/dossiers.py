@@ -88,7 +88,7 @@ def encode_page(contact_id: str, inner_token: str) -> str:
 
 
 class DossierListQuerySchema(PageQuerySchema):
-    page_token = DossierPageToken(load_default=None)
+    page_token = DossierPageToken(load_default="", metadata={"description": "next_page_token of the page before"})
 
 
 class AccessEntrySchema(ma.Schema):
@@ -182,10 +182,11 @@ class Dossiers(MethodView):
 
         Each is checked live with the consent service, and shown with PE registration number,
         period, points and renewal (no activities); each one shown is logged in that professional's
-        access log as `dossier_listed`.
+        access log as `dossier_listed`. A page may hold fewer than page_size; go on while
+        next_page_token is not empty.
         """
         require_kind(EMPLOYER_CONTACT)
-        found, following = _list_page(query["page_size"], query["page_token"])
+        found, following = _list_page(query["page_size"], query["page_token"] or None)
         return {"dossiers": found, "next_page_token": encode_page(*following) if following else ""}
 
 
@@ -205,8 +206,12 @@ class DossierResource(MethodView):
     @blueprint.alt_response(404, description="No dossier is granted to the caller, or it is another professional's "
                                              "(absent and refused look alike)")
     def get(self, professional_id):
-        """A professional's dossier, with activities: for a contact after a live access check, the read
-        logged for the professional; for the professional themselves, their own (not logged)."""
+        """A professional's dossier, with activities: granted to the caller, or the caller's own.
+
+        A contact reads it after a live access check, and the read is logged for the professional
+        (`dossier_read`). A professional reads their own (not logged; consent_id and
+        consent_end_date are null) and no one else's: 404, as for a contact without consent.
+        """
         caller = require_kind(EMPLOYER_CONTACT, PROFESSIONAL)
         professional_id = str(professional_id)
         if caller.kind == PROFESSIONAL:
