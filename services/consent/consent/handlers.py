@@ -6,7 +6,7 @@ are made before it, never while the write lock is held.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -249,6 +249,14 @@ def get_consent(consent_id: str, deps: Dependencies) -> Consent:
 def check_access(contact_id: str, professional_id: str, deps: Dependencies) -> Consent | None:
     """The consent that lets this contact see this professional's dossier now, if any."""
     return deps.store.check_access(contact_id, professional_id, deps.clock.now())
+
+
+def check_access_batch(contact_id: str, professional_ids: Sequence[str], deps: Dependencies) -> list[Consent]:
+    """The consents that let this contact see these professionals' dossiers now, in the order
+    asked; a professional without one is not allowed."""
+    with deps.store.reading() as reader:
+        found = {c.professional_id: c for c in reader.allowed_among(contact_id, professional_ids, deps.clock.now())}
+    return [found[p] for p in dict.fromkeys(professional_ids) if p in found]
 
 
 def list_consents(professional_id: str, include_ended: bool, after: PageKey | None, size: int,

@@ -199,6 +199,12 @@ _ACTIVE = literal_column(f"'{State.ACTIVE.value}'")
 _ACTIVE_OF = select(*_CONSENT_COLUMNS).where(
     consents.c.professional_id == bindparam("professional_id"),
     consents.c.contact_id.in_(bindparam("contact_ids", expanding=True)), consents.c.state == _ACTIVE)
+# The batch access check (a list of dossiers): what CheckAccess asks, for many professionals at once,
+# through the same index; an ordinary read, apart from the single check's held connections.
+_ALLOWED_AMONG = select(*_CONSENT_COLUMNS).where(
+    consents.c.contact_id == bindparam("contact_id"),
+    consents.c.professional_id.in_(bindparam("professional_ids", expanding=True)), consents.c.state == _ACTIVE,
+    or_(consents.c.valid_until.is_(None), consents.c.valid_until > bindparam("now", type_=UtcDateTime())))
 _REMOVED_AMONG = select(removed_contacts.c.contact_id).where(
     removed_contacts.c.contact_id.in_(bindparam("contact_ids", expanding=True)))
 _SUSPENSION_SEEN = select(organisation_suspensions.c.seen_at).where(
@@ -245,6 +251,13 @@ class Reader:
         rows = self.connection.execute(_ACTIVE_OF, {"professional_id": professional_id,
                                                     "contact_ids": list(contact_ids)}).all()
         return {row.contact_id: _consent(row) for row in rows}
+
+    def allowed_among(self, contact_id: str, professional_ids: Sequence[str], now: datetime) -> list[Consent]:
+        """The consents that let this contact see these professionals' dossiers at `now` (at most
+        one each: one active consent per professional and contact)."""
+        rows = self.connection.execute(_ALLOWED_AMONG, {"contact_id": contact_id,
+                                                        "professional_ids": list(professional_ids), "now": now})
+        return [_consent(row) for row in rows]
 
     def _page(self, where, key: PageKey | None, limit: int) -> list[Consent]:
         rows = self.connection.execute(

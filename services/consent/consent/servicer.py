@@ -32,6 +32,8 @@ log = get_logger(__name__)
 
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 500
 DEFAULT_EVENTS_PAGE_SIZE, MAX_EVENTS_PAGE_SIZE = 100, 1000
+# One page of a contact's list of dossiers (the gateway's and reporting's largest page).
+MAX_BATCH_ACCESS_CHECKS = 200
 
 _STATES = {State.ACTIVE: consent_pb2.CONSENT_STATE_ACTIVE, State.REVOKED: consent_pb2.CONSENT_STATE_REVOKED,
            State.EXPIRED: consent_pb2.CONSENT_STATE_EXPIRED, State.ENDED: consent_pb2.CONSENT_STATE_ENDED}
@@ -354,6 +356,19 @@ class ConsentService(consent_pb2_grpc.ConsentServiceServicer):
         response = consent_pb2.CheckAccessResponse(allowed=True)
         consent_message(consent, into=response.consent)
         return response
+
+    @_rpc
+    def BatchCheckAccess(self, request, context):
+        fields = Fields()
+        contact_id = fields.uuid(request.contact_id, "contact_id")
+        asked = request.professional_ids
+        if not 1 <= len(asked) <= MAX_BATCH_ACCESS_CHECKS:
+            fields.violations["professional_ids"] = f"must name 1 to {MAX_BATCH_ACCESS_CHECKS} professionals"
+        professional_ids = [fields.uuid(p, f"professional_ids[{i}]")
+                            for i, p in enumerate(asked[:MAX_BATCH_ACCESS_CHECKS])]
+        fields.done()
+        consents = handlers.check_access_batch(contact_id, professional_ids, self._deps)
+        return consent_pb2.BatchCheckAccessResponse(consents=[consent_message(c) for c in consents])
 
     @_rpc
     def ListConsentEvents(self, request, context):

@@ -1,5 +1,5 @@
 """gRPC clients of the services reporting asks: consent (its event log), organisation (the name on
-a report) and identity (professionals' display names).
+a report, and the contacts whose consents it counts) and identity (professionals' display names).
 
 Every call has a deadline and passes the request id on. Only idempotent reads are made, and they
 are retried once when the service was briefly unreachable.
@@ -98,7 +98,10 @@ class ConsentLogClient:
 
 
 class OrganisationClient:
-    """The organisation's name and status, kept a minute, since a report is asked for again soon."""
+    """The organisation's name and status, kept a minute, since a report is asked for again soon;
+    its contacts, asked every time."""
+
+    CONTACTS_PAGE = 200
 
     def __init__(self, channel: grpc.Channel, timeout: float = 5.0, ttl_seconds: float = 60.0):
         self._stub = organisation_pb2_grpc.OrganisationServiceStub(channel)
@@ -125,6 +128,23 @@ class OrganisationClient:
         with self._lock:
             self._cache[organisation_id] = (now, info)
         return info
+
+    def contact_ids(self, organisation_id: str) -> frozenset[str]:
+        found: set[str] = set()
+        token = ""
+        while True:
+            try:
+                reply = _call(self._stub.ListContacts, organisation_pb2.ListContactsRequest(
+                    organisation_id=organisation_id, page_size=self.CONTACTS_PAGE, page_token=token), self._timeout)
+            except grpc.RpcError as error:
+                if error.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
+                    raise NotFound("no such organisation") from None
+                raise Unavailable("ORGANISATION_UNAVAILABLE",
+                                  f"the organisation service did not answer ({error.code().name})") from None
+            found.update(contact.contact_id for contact in reply.contacts)
+            token = reply.next_page_token
+            if not token:
+                return frozenset(found)
 
 
 class AccountClient:

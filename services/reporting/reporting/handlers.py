@@ -33,6 +33,7 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 CATCH_UP_PAGE = 500
 MAX_INGEST_RECORDS = 1000
+MAX_LISTED_DOSSIERS = MAX_PAGE_SIZE
 
 # --------------------------------------------------------------------------- ports
 
@@ -68,6 +69,10 @@ class OrganisationInfo:
 class OrganisationDirectory(Protocol):
     def organisation(self, organisation_id: str) -> OrganisationInfo:
         """Raises NotFound, or Unavailable when organisation cannot answer."""
+
+    def contact_ids(self, organisation_id: str) -> frozenset[str]:
+        """The organisation's contacts now (removed ones not), asked live, never from a cache.
+        Raises NotFound, or Unavailable when organisation cannot answer."""
 
 
 class AccountDirectory(Protocol):
@@ -346,9 +351,9 @@ def _check_ids(**ids: str) -> None:
         raise InvalidInput(violations)
 
 
-def _readable(consent: Consent | None, request: DossierRequest, now: datetime) -> bool:
-    return (consent is not None and consent.professional_id == request.professional_id
-            and consent.contact_id == request.reader_contact_id and is_valid(consent, now))
+def _readable(consent: Consent | None, professional_id: str, reader_contact_id: str, now: datetime) -> bool:
+    return (consent is not None and consent.professional_id == professional_id
+            and consent.contact_id == reader_contact_id and is_valid(consent, now))
 
 
 def _read_dossier(request: DossierRequest, deps: Deps) -> tuple[Consent, StoredProgress | None] | None:
@@ -356,7 +361,7 @@ def _read_dossier(request: DossierRequest, deps: Deps) -> tuple[Consent, StoredP
     with deps.store.write() as tx:
         now = deps.clock.now()
         consent = tx.consent(request.consent_id)
-        if not _readable(consent, request, now):
+        if not _readable(consent, request.professional_id, request.reader_contact_id, now):
             return None
         stored = tx.stored_progress(consent.pe_registration_number)
         tx.log_dossier_read(entry_id=deps.new_id(), professional_id=request.professional_id, at=now,
@@ -415,30 +420,106 @@ def _encode_token(*values: str) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).decode().rstrip("=")
 
 
-def list_dossiers(contact_id: str, page_size: int, page_token: str, deps: Deps) -> tuple[list[Dossier], str]:
-    """Summaries (without activities) of the professionals with a valid consent to this contact."""
+def list_dossiers(contact_id: str, page_size: int, page_token: str,
+                  deps: Deps) -> tuple[list[tuple[str, Consent]], str]:
+    """The professionals the read model holds a valid consent to this contact from, by id, each with
+    the consent that lasts longest: candidates for a list view, without PE progress (which leaves
+    only through batch_get_dossiers, logged)."""
     _check_ids(contact_id=contact_id)
     size = _page_size(page_size)
     after = _decode_token(page_token, 1)[0] if page_token else ""
     now = deps.clock.now()
     with deps.store.read() as tx:
         consents = tx.contact_consents(contact_id, local_date(now), after, size + 1)
-        held: dict[str, list[Consent]] = {}
-        for consent in consents:
-            if is_valid(consent, now):
-                held.setdefault(consent.professional_id, []).append(consent)
-        professional_ids = sorted(held)
-        more = len(professional_ids) > size
-        professional_ids = professional_ids[:size]
-        numbers = [max(held[p], key=lambda c: c.valid_from).pe_registration_number for p in professional_ids]
-        records = tx.progress_for(sorted(set(numbers)))
-    names = deps.accounts.display_names(professional_ids)
+    held: dict[str, list[Consent]] = {}
+    for consent in consents:
+        if is_valid(consent, now):
+            held.setdefault(consent.professional_id, []).append(consent)
+    professional_ids = sorted(held)
+    more = len(professional_ids) > size
+    professional_ids = professional_ids[:size]
+    found = [(p, max(held[p], key=lambda c: (c.end_date is None, c.end_date or date.min))) for p in professional_ids]
+    return found, (_encode_token(professional_ids[-1]) if more and professional_ids else "")
+
+
+@dataclass(frozen=True)
+class ListingRequest:
+    reader_account_id: str
+    reader_contact_id: str
+    # (professional id, consent id the live access check found), in the order to answer
+    grants: tuple[tuple[str, str], ...]
+
+
+def listing_violations(request: ListingRequest) -> dict[str, str]:
+    violations = id_violations(reader_account_id=request.reader_account_id,
+                               reader_contact_id=request.reader_contact_id)
+    if not 1 <= len(request.grants) <= MAX_LISTED_DOSSIERS:
+        violations["grants"] = f"must name 1 to {MAX_LISTED_DOSSIERS} dossiers"
+    for i, (professional_id, consent_id) in enumerate(request.grants[:MAX_LISTED_DOSSIERS]):
+        violations.update({f"grants[{i}].{name}": text for name, text in id_violations(
+            professional_id=professional_id, consent_id=consent_id).items()})
+    return violations
+
+
+def _list_logged(request: ListingRequest, grants: dict[str, str],
+                 deps: Deps) -> dict[str, tuple[Consent, Progress | None]]:
+    """The grants the read model holds valid, with their progress, each logged as listed in the
+    same transaction; by professional id."""
+    with deps.store.write() as tx:
+        now = deps.clock.now()
+        stored = tx.consents_by_id(list(grants.values()))
+        readable = {p: stored[c] for p, c in grants.items()
+                    if _readable(stored.get(c), p, request.reader_contact_id, now)}
+        records = tx.progress_for(sorted({c.pe_registration_number for c in readable.values()}))
+        tx.log_dossiers_listed(reader_account_id=request.reader_account_id,
+                               reader_contact_id=request.reader_contact_id, at=now,
+                               listed=[(deps.new_id(), consent) for consent in readable.values()])
+    return {p: (consent, records.get(consent.pe_registration_number)) for p, consent in readable.items()}
+
+
+def batch_get_dossiers(request: ListingRequest, deps: Deps) -> list[Dossier]:
+    """Summaries (without activities) of the dossiers a contact's list view shows, each logged as
+    listed for its professional. As for one dossier, the gateway has checked access live and the
+    read model must agree (after one catch-up with consent's log); a grant it does not hold valid
+    is left out, and not logged."""
+    violations = listing_violations(request)
+    if violations:
+        raise InvalidInput(violations)
+    grants = dict(request.grants)
+    found = _list_logged(request, grants, deps)
+    missing = {p: c for p, c in grants.items() if p not in found}
+    if missing:
+        try:
+            catch_up(deps, timeout=2.0)
+        except ConsentLogUnavailable as error:
+            log.warning("dossier list: cannot catch up with consent", error=str(error))
+        else:
+            found.update(_list_logged(request, missing, deps))
+    names = deps.accounts.display_names(list(found))
     dossiers = []
-    for professional_id, number in zip(professional_ids, numbers):
-        consent = max(held[professional_id], key=lambda c: (c.end_date is None, c.end_date or date.min))
-        dossiers.append(Dossier(professional_id, names.get(professional_id, ""), number, records.get(number),
-                                None, consent.consent_id, consent.end_date))
-    return dossiers, (_encode_token(professional_ids[-1]) if more and professional_ids else "")
+    for professional_id in grants:
+        if professional_id in found:
+            consent, record = found[professional_id]
+            dossiers.append(Dossier(professional_id, names.get(professional_id, ""), consent.pe_registration_number,
+                                    record, None, consent.consent_id, consent.end_date))
+    return dossiers
+
+
+def get_own_dossier(professional_id: str, pe_registration_number: str, deps: Deps) -> Dossier:
+    """A professional reads their own dossier: no consent is needed and nothing is logged, since the
+    access log is there to show a professional what others saw."""
+    violations = id_violations(professional_id=professional_id)
+    number = pe_registration_number.strip()
+    if not number or len(number) > 64:
+        violations["pe_registration_number"] = "is required, at most 64 characters"
+    if violations:
+        raise InvalidInput(violations)
+    with deps.store.read() as tx:
+        stored = tx.stored_progress(number)
+    names = deps.accounts.display_names([professional_id])
+    return Dossier(professional_id=professional_id, display_name=names.get(professional_id, ""),
+                   pe_registration_number=number, progress=stored.progress if stored else None,
+                   progress_update_time=stored.as_of if stored else None, consent_id="", consent_end_date=None)
 
 
 def list_access_log(professional_id: str, page_size: int, page_token: str,
@@ -504,13 +585,16 @@ def generate_report(request: ReportRequest, deps: Deps) -> GeneratedReport:
     organisation = deps.organisations.organisation(request.organisation_id)
     if not organisation.authorised:
         raise OrganisationNotAuthorised(request.organisation_id)
+    # Asked now, after the request arrived: a contact removed before it counts for nobody, though
+    # consent's events ending its consents may still be on their way to the read model.
+    contacts = deps.organisations.contact_ids(request.organisation_id)
     renderer = deps.renderers[request.report_format]
     report_id = deps.new_id()
     with deps.store.write() as tx:
         now = deps.clock.now()
         position = tx.applied_through()
         consents, records = tx.organisation_report_data(request.organisation_id, local_date(now))
-        rows = report_rows(consents, records, {}, now)
+        rows = report_rows([c for c in consents if c.contact_id in contacts], records, {}, now)
         filename = report_filename(organisation.name, organisation.organisation_id, now, renderer.extension)
         tx.log_report(ReportRecord(report_id, request.organisation_id, request.requested_by_account_id,
                                    request.report_format.value, request.language.value, position, now, len(rows),

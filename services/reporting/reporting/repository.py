@@ -43,7 +43,9 @@ CONSENT_STREAM = "consent"
 REGISTRY_STREAM = "registry"
 
 DOSSIER_READ = "dossier_read"
+DOSSIER_LISTED = "dossier_listed"
 REPORT_INCLUSION = "report_inclusion"
+ACCESS_KINDS = (DOSSIER_READ, DOSSIER_LISTED, REPORT_INCLUSION)
 
 STATES = tuple(state.value for state in ConsentState)
 
@@ -117,7 +119,7 @@ access_log = Table(
     Column("organisation_id", String(36), nullable=False),
     Column("consent_id", String(36), nullable=True),
     Column("report_id", String(36), nullable=True),
-    CheckConstraint(_one_of("kind", (DOSSIER_READ, REPORT_INCLUSION)), name="kind"),
+    CheckConstraint(_one_of("kind", ACCESS_KINDS), name="kind"),
     Index(None, "professional_id", "occurred_at", "entry_id"),
     Index(None, "report_id"),
 )
@@ -252,6 +254,14 @@ class Tx:
         row = self.connection.execute(select(*_CONSENT_COLUMNS).where(consents.c.consent_id == consent_id)).first()
         return _consent(row) if row else None
 
+    def consents_by_id(self, consent_ids: Sequence[str]) -> dict[str, Consent]:
+        found: dict[str, Consent] = {}
+        for start in range(0, len(consent_ids), 500):
+            rows = self.connection.execute(select(*_CONSENT_COLUMNS).where(
+                consents.c.consent_id.in_(consent_ids[start:start + 500])))
+            found.update({row.consent_id: _consent(row) for row in rows})
+        return found
+
     def put_consent(self, consent: Consent, at: datetime, *, exists: bool) -> None:
         values = dict(professional_id=consent.professional_id,
                       pe_registration_number=consent.pe_registration_number,
@@ -356,6 +366,16 @@ class Tx:
             entry_id=entry_id, professional_id=professional_id, kind=DOSSIER_READ, occurred_at=at,
             reader_account_id=reader_account_id, reader_contact_id=reader_contact_id,
             organisation_id=organisation_id, consent_id=consent_id, report_id=None))
+
+    def log_dossiers_listed(self, *, reader_account_id: str, reader_contact_id: str, at: datetime,
+                            listed: Sequence[tuple[str, Consent]]) -> None:
+        """One entry per professional shown in a list view: (entry id, the consent it was shown under)."""
+        if listed:
+            self.connection.execute(insert(access_log), [dict(
+                entry_id=entry_id, professional_id=consent.professional_id, kind=DOSSIER_LISTED, occurred_at=at,
+                reader_account_id=reader_account_id, reader_contact_id=reader_contact_id,
+                organisation_id=consent.organisation_id, consent_id=consent.consent_id, report_id=None)
+                for entry_id, consent in listed])
 
     def log_report(self, report: ReportRecord, rows: Sequence[ReportRow], entry_ids: Sequence[str]) -> None:
         self.connection.execute(insert(reports).values(

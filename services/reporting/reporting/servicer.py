@@ -29,6 +29,7 @@ _FORMATS = {reporting_pb2.REPORT_FORMAT_JSON: ReportFormat.JSON, reporting_pb2.R
 _LANGUAGES = {common_pb2.LANGUAGE_UNSPECIFIED: Language.NL, common_pb2.LANGUAGE_NL: Language.NL,
               common_pb2.LANGUAGE_EN: Language.EN}
 _KINDS = {"dossier_read": reporting_pb2.ACCESS_KIND_DOSSIER_READ,
+          "dossier_listed": reporting_pb2.ACCESS_KIND_DOSSIER_LISTED,
           "report_inclusion": reporting_pb2.ACCESS_KIND_REPORT_INCLUSION}
 
 
@@ -145,10 +146,24 @@ class ReportingService(reporting_pb2_grpc.ReportingServiceServicer):
 
     @_unary
     def ListDossiers(self, request, context):
-        dossiers, token = handlers.list_dossiers(request.contact_id, request.page_size, request.page_token,
-                                                 self._deps)
-        return reporting_pb2.ListDossiersResponse(
-            dossiers=[dossier_message(d, with_activities=False) for d in dossiers], next_page_token=token)
+        found, token = handlers.list_dossiers(request.contact_id, request.page_size, request.page_token,
+                                              self._deps)
+        return reporting_pb2.ListDossiersResponse(dossiers=[reporting_pb2.Dossier(
+            professional_id=professional_id, consent_id=consent.consent_id,
+            consent_end_date=_date(consent.end_date)) for professional_id, consent in found], next_page_token=token)
+
+    @_unary
+    def BatchGetDossiers(self, request, context):
+        dossiers = handlers.batch_get_dossiers(handlers.ListingRequest(
+            reader_account_id=request.reader_account_id, reader_contact_id=request.reader_contact_id,
+            grants=tuple((g.professional_id, g.consent_id) for g in request.grants)), self._deps)
+        return reporting_pb2.BatchGetDossiersResponse(
+            dossiers=[dossier_message(d, with_activities=False) for d in dossiers])
+
+    @_unary
+    def GetOwnDossier(self, request, context):
+        dossier = handlers.get_own_dossier(request.professional_id, request.pe_registration_number, self._deps)
+        return reporting_pb2.GetOwnDossierResponse(dossier=dossier_message(dossier, with_activities=True))
 
     @_unary
     def IngestProgress(self, request, context):

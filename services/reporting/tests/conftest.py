@@ -90,7 +90,10 @@ class ConsentWorld:
 
 @dataclass
 class FakeOrganisations:
+    """Every contact a consent of the world names exists, until `removed` names it."""
+    world: ConsentWorld
     organisations: dict[str, handlers.OrganisationInfo] = field(default_factory=dict)
+    removed: set[str] = field(default_factory=set)
     down: bool = False
 
     def add(self, name: str, authorised: bool = True) -> str:
@@ -105,6 +108,11 @@ class FakeOrganisations:
             return self.organisations[organisation_id]
         except KeyError:
             raise NotFound("no such organisation") from None
+
+    def contact_ids(self, organisation_id: str) -> frozenset[str]:
+        self.organisation(organisation_id)
+        return frozenset(c.contact_id for c in self.world.consents.values()
+                         if c.organisation_id == organisation_id and c.contact_id not in self.removed)
 
 
 @dataclass
@@ -139,8 +147,8 @@ def consent_world(clock):
 
 
 @pytest.fixture
-def organisations():
-    return FakeOrganisations()
+def organisations(consent_world):
+    return FakeOrganisations(consent_world)
 
 
 @pytest.fixture

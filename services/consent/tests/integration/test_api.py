@@ -307,3 +307,47 @@ def test_the_access_check_reads_one_index_and_never_the_table(engine):
         rows[10]["consent_id"]
     assert store.check_access(rows[11]["contact_id"], rows[11]["professional_id"], START) is None  # revoked
     store.close()
+
+
+def test_batch_check_answers_the_allowed_professionals_with_their_consents_in_the_order_asked(
+        consent_api, world, directory, clock):
+    others = [directory.add_account() for _ in range(4)]
+    granted = {}
+    for professional in others[:3]:
+        granted[professional] = _grant(consent_api, world, contacts=world.contacts[:1], professional=professional,
+                                       end_date=common_pb2.Date(year=2027, month=3, day=28)).consents[0]
+    revoked = granted.pop(others[1])
+    consent_api.RevokeConsent(pb.RevokeConsentRequest(consent_id=revoked.consent_id, professional_id=others[1]),
+                              timeout=5)
+    _grant(consent_api, world, contacts=world.contacts[1:2], professional=others[3])  # another contact only
+    asked = [others[2], others[3], others[1], others[0], others[2]]
+    request = pb.BatchCheckAccessRequest(contact_id=world.contacts[0], professional_ids=asked)
+
+    answer = consent_api.BatchCheckAccess(request, timeout=5)
+    assert [(c.professional_id, c.consent_id) for c in answer.consents] == [
+        (others[2], granted[others[2]].consent_id), (others[0], granted[others[0]].consent_id)]
+    assert all(c.state == pb.CONSENT_STATE_ACTIVE and c.contact_id == world.contacts[0] for c in answer.consents)
+    for professional in asked:  # the same answer as one check at a time
+        single = consent_api.CheckAccess(pb.CheckAccessRequest(contact_id=world.contacts[0],
+                                                               professional_id=professional), timeout=5)
+        assert single.allowed == (professional in granted)
+
+    clock.set(clock.now().replace(year=2027, month=3, day=28, hour=22, minute=0, second=0, microsecond=0))
+    assert consent_api.BatchCheckAccess(request, timeout=5).consents == []  # past the end date (Amsterdam)
+
+
+def test_batch_check_is_bounded_and_names_the_fields_at_fault(consent_api, world):
+    for count in (0, 201):
+        with pytest.raises(grpc.RpcError) as caught:
+            consent_api.BatchCheckAccess(pb.BatchCheckAccessRequest(
+                contact_id=world.contacts[0], professional_ids=[world.professional] * count), timeout=5)
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert rpc_errors.field_violations(caught.value) == {
+            "professional_ids": "must name 1 to 200 professionals"}
+    with pytest.raises(grpc.RpcError) as caught:
+        consent_api.BatchCheckAccess(pb.BatchCheckAccessRequest(
+            contact_id="nope", professional_ids=[world.professional, "x"]), timeout=5)
+    assert set(rpc_errors.field_violations(caught.value)) == {"contact_id", "professional_ids[1]"}
+    full = consent_api.BatchCheckAccess(pb.BatchCheckAccessRequest(
+        contact_id=world.contacts[0], professional_ids=[world.professional] * 200), timeout=5)
+    assert full.consents == []

@@ -217,14 +217,97 @@ def test_dossiers_of_a_contact_are_listed_in_pages(deps, consent_world, organisa
     seen, token = [], ""
     while True:
         page, token = handlers.list_dossiers(kid(1), 3, token, deps)
-        seen += [d.professional_id for d in page]
+        seen += [professional_id for professional_id, _ in page]
         if not token:
             break
     assert seen == [pid(n) for n in range(1, 8)]
     clock.advance(timedelta(days=1))
-    assert [d.professional_id for d in handlers.list_dossiers(kid(1), 50, "", deps)[0]] == [pid(n) for n in range(1, 7)]
+    assert [p for p, _ in handlers.list_dossiers(kid(1), 50, "", deps)[0]] == [pid(n) for n in range(1, 7)]
     with pytest.raises(handlers.InvalidInput):
         handlers.list_dossiers(kid(1), 3, "garbage!", deps)
+
+
+def progress_record(number: str, earned: float) -> dict:
+    return {"pe_registration_number": number, "period_start": "2025-01-01", "period_end": "2027-12-31",
+            "points_required": 60, "points_earned": earned,
+            "activities": [{"title": "Ethiek", "provider": "SEU", "completion_date": "2025-05-01",
+                            "points": earned, "category": "Integriteit"}]}
+
+
+def test_a_list_view_logs_each_dossier_it_shows_and_only_under_a_valid_consent_of_that_reader(
+        deps, consent_world, organisation, accounts):
+    granted = {n: consent_world.grant(pid(n), organisation, kid(1), registration_number=f"PE-{n}") for n in (1, 2, 3)}
+    other_contact = consent_world.grant(pid(4), organisation, kid(2), registration_number="PE-4")
+    for event in [*granted.values(), other_contact, consent_world.revoke(granted[2].consent.consent_id)]:
+        handlers.apply_consent_event(event, deps)
+    late = consent_world.grant(pid(5), organisation, kid(1), registration_number="PE-5")  # not delivered by the broker yet
+    handlers.ingest_progress([(progress_record(granted[1].consent.pe_registration_number, 12.5), None)], deps)
+    accounts.names[pid(1)] = "Fenna Smit"
+    grants = ((pid(5), late.consent.consent_id), (pid(3), granted[3].consent.consent_id),
+              (pid(2), granted[2].consent.consent_id), (pid(4), other_contact.consent.consent_id),
+              (pid(1), granted[1].consent.consent_id))
+
+    dossiers = handlers.batch_get_dossiers(handlers.ListingRequest(pid(80), kid(1), grants), deps)
+    assert [(d.professional_id, d.consent_id) for d in dossiers] == [
+        (pid(5), late.consent.consent_id), (pid(3), granted[3].consent.consent_id),
+        (pid(1), granted[1].consent.consent_id)]           # revoked and another contact's: left out
+    first = dossiers[2]
+    assert first.display_name == "Fenna Smit" and first.progress.points_earned == 12.5
+    assert first.progress.activities == () and dossiers[0].progress is None
+    for n, consent in ((1, granted[1]), (3, granted[3]), (5, late)):
+        entries, _ = handlers.list_access_log(pid(n), 10, "", deps)
+        assert [(e.kind, e.reader_account_id, e.consent_id, e.organisation_id) for e in entries] == \
+            [("dossier_listed", pid(80), consent.consent.consent_id, organisation)]
+    for n in (2, 4):
+        assert handlers.list_access_log(pid(n), 10, "", deps)[0] == []
+
+
+def test_a_list_view_names_every_field_at_fault_and_is_bounded(deps):
+    with pytest.raises(handlers.InvalidInput) as caught:
+        handlers.batch_get_dossiers(handlers.ListingRequest("x", kid(1), ((pid(1), "nope"),)), deps)
+    assert set(caught.value.violations) == {"reader_account_id", "grants[0].consent_id"}
+    for count in (0, 201):
+        with pytest.raises(handlers.InvalidInput) as caught:
+            handlers.batch_get_dossiers(handlers.ListingRequest(pid(80), kid(1), ((pid(1), pid(2)),) * count), deps)
+        assert caught.value.violations == {"grants": "must name 1 to 200 dossiers"}
+
+
+def test_a_professional_reads_their_own_dossier_unlogged(deps, accounts):
+    handlers.ingest_progress([(progress_record("PE-OWN-1", 30), None)], deps)
+    accounts.names[pid(1)] = "Fenna Smit"
+    dossier = handlers.get_own_dossier(pid(1), "PE-OWN-1", deps)
+    assert (dossier.display_name, dossier.pe_registration_number, dossier.consent_id) == ("Fenna Smit", "PE-OWN-1", "")
+    assert dossier.progress.points_earned == 30 and dossier.progress.activities[0].title == "Ethiek"
+    assert handlers.get_own_dossier(pid(2), "PE-NOTHING-YET", deps).progress is None
+    assert handlers.list_access_log(pid(1), 10, "", deps)[0] == []
+    with pytest.raises(handlers.InvalidInput) as caught:
+        handlers.get_own_dossier("me", " ", deps)
+    assert set(caught.value.violations) == {"professional_id", "pe_registration_number"}
+
+
+def test_a_report_counts_no_consent_to_a_contact_removed_before_it_was_asked(deps, consent_world, organisation,
+                                                                            organisations, report_of):
+    only_removed = consent_world.grant(pid(1), organisation, kid(1))
+    both = [consent_world.grant(pid(2), organisation, kid(1), end_date=date(2029, 1, 31)),
+            consent_world.grant(pid(2), organisation, kid(2), end_date=date(2027, 6, 30))]
+    for event in (only_removed, *both):
+        handlers.apply_consent_event(event, deps)
+    organisations.removed.add(kid(1))   # consent has not ended its consents yet: no event arrived
+
+    report = report_of(organisation)
+    assert [row["professional_id"] for row in report["professionals"]] == [pid(2)]
+    assert report["professionals"][0]["consent_valid_until"] == "2027-06-30"  # the remaining contact's
+    assert report["summary"]["professionals"] == 1
+    assert handlers.list_access_log(pid(1), 10, "", deps)[0] == []
+    included, _ = handlers.list_access_log(pid(2), 10, "", deps)
+    assert [e.consent_id for e in included] == [both[1].consent.consent_id]
+
+
+def test_a_report_waits_for_organisation_to_list_its_contacts(deps, consent_world, organisation, organisations):
+    handlers.apply_consent_event(consent_world.grant(pid(1), organisation, kid(1)), deps)
+    organisations.down = True
+    with pytest.raises(handlers.Unavailable):
+        handlers.generate_report(handlers.ReportRequest(organisation, ReportFormat.JSON, pid(90)), deps)
 
 
 def test_the_access_log_pages_newest_first(deps, consent_world, organisation, clock, report_of):

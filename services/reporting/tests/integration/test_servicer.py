@@ -77,6 +77,23 @@ class FakeConsent(consent_pb2_grpc.ConsentServiceServicer):
 
 
 class FakeOrganisation(organisation_pb2_grpc.OrganisationServiceServicer):
+    """Every contact a consent of the world names exists until `removed` names it; contacts come
+    in pages of two, so the client has to follow the tokens."""
+
+    def __init__(self, world):
+        self.world, self.removed = world, set()
+
+    def ListContacts(self, request, context):
+        if request.organisation_id != ORGANISATION:
+            context.abort(grpc.StatusCode.NOT_FOUND, "no such organisation")
+        contacts = sorted({c.contact_id for c in self.world.consents.values()
+                           if c.organisation_id == ORGANISATION} - self.removed)
+        start = int(request.page_token or 0)
+        more = start + 2 < len(contacts)
+        return organisation_pb2.ListContactsResponse(
+            contacts=[organisation_pb2.Contact(contact_id=c, organisation_id=ORGANISATION)
+                      for c in contacts[start:start + 2]], next_page_token=str(start + 2) if more else "")
+
     def GetOrganisation(self, request, context):
         if request.organisation_id != ORGANISATION:
             context.abort(grpc.StatusCode.NOT_FOUND, "no such organisation")
@@ -96,17 +113,18 @@ def fakes(consent_world):
     server = grpc.server(futures.ThreadPoolExecutor(8))
     consent = FakeConsent(consent_world)
     consent_pb2_grpc.add_ConsentServiceServicer_to_server(consent, server)
-    organisation_pb2_grpc.add_OrganisationServiceServicer_to_server(FakeOrganisation(), server)
+    organisation = FakeOrganisation(consent_world)
+    organisation_pb2_grpc.add_OrganisationServiceServicer_to_server(organisation, server)
     identity_pb2_grpc.add_IdentityServiceServicer_to_server(FakeIdentity(), server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
-    yield f"127.0.0.1:{port}", consent
+    yield f"127.0.0.1:{port}", consent, organisation
     server.stop(0).wait()
 
 
 @pytest.fixture
 def settings(engine, fakes, port_factory):
-    address, _ = fakes
+    address, _, _ = fakes
     return config.load({"DATABASE_URL": engine.url.render_as_string(hide_password=False), "CONSENT_ADDR": address,
                         "ORGANISATION_ADDR": address, "IDENTITY_ADDR": address, "REPORT_WAIT_SECONDS": "0.6",
                         "PDF_WORKERS": "2", "PDF_PAGES_PER_CHUNK": "2", "RPC_TIMEOUT_SECONDS": "2"})
@@ -239,7 +257,18 @@ def test_dossiers_and_the_access_log_over_grpc(stub, consent_world):
     assert dossier.progress.HasField("update_time")
 
     listed = stub.ListDossiers(reporting_pb2.ListDossiersRequest(contact_id=kid(1)), timeout=5)
-    assert [d.professional_id for d in listed.dossiers] == [pid(1)] and not listed.dossiers[0].progress.activities
+    assert [(d.professional_id, d.consent_id) for d in listed.dossiers] == [(pid(1), granted.consent.consent_id)]
+    assert not listed.dossiers[0].HasField("progress") and listed.dossiers[0].consent_end_date.year == 2027
+    shown = stub.BatchGetDossiers(reporting_pb2.BatchGetDossiersRequest(
+        reader_account_id=ADMIN, reader_contact_id=kid(1), grants=[reporting_pb2.DossierGrant(
+            professional_id=pid(1), consent_id=granted.consent.consent_id)]), timeout=5).dossiers
+    assert [(d.professional_id, d.display_name, d.progress.points_earned) for d in shown] == \
+        [(pid(1), "Naam 0001", 12.5)]
+    assert not shown[0].progress.activities
+    own = stub.GetOwnDossier(reporting_pb2.GetOwnDossierRequest(professional_id=pid(1),
+                                                                pe_registration_number="PE-1"), timeout=5).dossier
+    assert own.progress.activities[0].title == "Ethiek" and own.consent_id == "" and not own.HasField(
+        "consent_end_date")
 
     with pytest.raises(grpc.RpcError) as caught:
         stub.GetDossier(reporting_pb2.GetDossierRequest(professional_id=pid(1), reader_account_id=ADMIN,
@@ -248,9 +277,37 @@ def test_dossiers_and_the_access_log_over_grpc(stub, consent_world):
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     download(stub, reporting_pb2.REPORT_FORMAT_JSON)
     entries = stub.ListAccessLog(reporting_pb2.ListAccessLogRequest(professional_id=pid(1)), timeout=5).entries
-    assert [e.kind for e in entries] == [reporting_pb2.ACCESS_KIND_REPORT_INCLUSION, reporting_pb2.ACCESS_KIND_DOSSIER_READ]
-    assert entries[1].consent_id == granted.consent.consent_id and entries[1].organisation_id == ORGANISATION
+    assert [e.kind for e in entries] == [reporting_pb2.ACCESS_KIND_REPORT_INCLUSION,
+                                         reporting_pb2.ACCESS_KIND_DOSSIER_LISTED, reporting_pb2.ACCESS_KIND_DOSSIER_READ]
+    assert {e.consent_id for e in entries[1:]} == {granted.consent.consent_id}
+    assert {e.organisation_id for e in entries[1:]} == {ORGANISATION}
     assert entries[0].report_id and entries[0].reader_account_id == ADMIN
+
+
+def test_a_report_leaves_out_consents_to_a_contact_organisation_no_longer_lists(stub, fakes, consent_world):
+    grant_many(consent_world, 9)                    # contacts kid(0) to kid(2): two pages of ListContacts
+    consent_world.grant(pid(3), ORGANISATION, kid(1), registration_number="PE-00003")  # 3 also to kid(1)
+    _, _, organisation = fakes
+    organisation.removed.add(kid(0))                # pid 0, 3 and 6 consented to kid(0)
+    header, content = download(stub, reporting_pb2.REPORT_FORMAT_JSON, min_log_position=len(consent_world.log))
+    shown = sorted(row["professional_id"] for row in json.loads(content)["professionals"])
+    assert shown == sorted(pid(n) for n in (1, 2, 3, 4, 5, 7, 8)) and header.professional_count == 7
+
+
+def test_list_and_own_dossier_requests_name_the_fields_at_fault(stub):
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.BatchGetDossiers(reporting_pb2.BatchGetDossiersRequest(reader_account_id=ADMIN, reader_contact_id=kid(1)),
+                              timeout=5)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert rpc_errors.field_violations(caught.value) == {"grants": "must name 1 to 200 dossiers"}
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.BatchGetDossiers(reporting_pb2.BatchGetDossiersRequest(
+            reader_account_id=ADMIN, reader_contact_id=kid(1),
+            grants=[reporting_pb2.DossierGrant(professional_id="x", consent_id=pid(2))]), timeout=5)
+    assert set(rpc_errors.field_violations(caught.value)) == {"grants[0].professional_id"}
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.GetOwnDossier(reporting_pb2.GetOwnDossierRequest(professional_id=pid(1)), timeout=5)
+    assert set(rpc_errors.field_violations(caught.value)) == {"pe_registration_number"}
 
 
 def run_command(settings, *args, timeout=60):
@@ -275,7 +332,7 @@ def test_rebuild_command_equals_the_live_read_model(settings, fakes, consent_wor
     with deps.store.read() as tx:
         live = {c.consent_id: c for c in tx.all_consents()}
     assert live == world.consents
-    _, consent = fakes
+    _, consent, _ = fakes
     done = run_command(settings, "rebuild")
     assert done.returncode == 0, done.stderr
     assert f"applied through log position {len(world.log)}" in done.stdout and consent.calls >= 1
