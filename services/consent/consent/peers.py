@@ -14,6 +14,7 @@ ALLOWED_PEERS: dict[str, set[str]] = {
     "ListContactProfessionals": set(),  # nor for these two lists
     "ListOrganisationProfessionals": set(),
     "CheckAccess": {"gateway"},
+    "BatchCheckAccess": {"gateway"},  # the dossier list: one live check for a page of candidates
     # The gateway reads the log's head for a report; reporting rebuilds and fills gaps from it.
     "ListConsentEvents": {"gateway", "reporting"},
 }

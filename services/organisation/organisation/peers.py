@@ -17,6 +17,7 @@ ALLOWED_PEERS: dict[str, set[str]] = {
     "GetContact": {"gateway", "consent"},
     "UpdateContact": {"gateway"},
     "RemoveContact": {"gateway"},
-    "ListContacts": {"gateway"},
+    # reporting counts, in each overview report, only consents to the contacts there are now.
+    "ListContacts": {"gateway", "reporting"},
     "ListMemberships": {"gateway"},
 }

@@ -7,6 +7,8 @@ call the method today.
 ALLOWED_PEERS: dict[str, set[str]] = {
     "GetDossier": {"gateway"},
     "ListDossiers": {"gateway"},
+    "BatchGetDossiers": {"gateway"},
+    "GetOwnDossier": {"gateway"},
     "GenerateOverviewReport": {"gateway"},
     # PE registry imports run as `python -m reporting import-progress`, not over gRPC.
     "IngestProgress": set(),

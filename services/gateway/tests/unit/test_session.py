@@ -64,15 +64,11 @@ class _Unavailable(grpc.RpcError):
         return ()
 
 
-def _session_checks(backends):
-    return [call for call in backends.calls if call[:2] == ("identity", "CheckSession")]
-
-
 def test_a_token_that_names_no_session_is_refused(client, signing_key, backends):
     token = signing_key.token(sid=None)
     response = client.get("/api/v1/session", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
-    assert _session_checks(backends) == []
+    assert backends.session_checks == []
 
 
 def test_a_token_of_an_ended_session_is_refused(client, signing_key, backends):
@@ -84,7 +80,7 @@ def test_a_token_of_an_ended_session_is_refused(client, signing_key, backends):
     assert response.status_code == 401
     assert response.json["detail"] == "the session has ended; log in again"
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
-    _, _, asked = _session_checks(backends)[0]
+    _, _, asked = backends.session_checks[0]
     claims = jwt.decode(token, options={"verify_signature": False})
     assert (asked.session_id, asked.account_id) == (claims["sid"], claims["sub"])
 
