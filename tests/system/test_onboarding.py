@@ -3,10 +3,9 @@ import time
 from dataclasses import dataclass
 
 import pytest
-import requests
 
 from support.api import (PASSWORD, Api, Person, activate, add_contact, create_operator, create_professional,
-                         log_in, register, registration_form, unique)
+                         register, registration_form, unique)
 
 pytestmark = pytest.mark.system
 

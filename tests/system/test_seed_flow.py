@@ -87,7 +87,7 @@ def test_seed_flow(stack, mailbox, tmp_path):
 
     pdf = second.api.get(f"/organisations/{organisation_id}/reports/overview", params={"format": "pdf"})
     assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
-    assert f'filename="pe-overview-uitzendbureau-zeeland-' in pdf.headers["Content-Disposition"]
+    assert 'filename="pe-overview-uitzendbureau-zeeland-' in pdf.headers["Content-Disposition"]
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
     assert "Uitzendbureau Zeeland" in text and registration_of(anna) in text and registration_of(bram) in text
     assert registration_of(carla) not in text and "Pagina 1 van" in text

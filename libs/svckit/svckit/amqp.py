@@ -17,6 +17,7 @@ from pika.exceptions import AMQPError
 
 from svckit.config import mask_url
 from svckit.logs import get_logger
+from svckit.process import Worker
 from svckit.startup import DependencyError
 
 log = get_logger(__name__)
@@ -275,3 +276,30 @@ class Consumer:
         # confirmed before the original is acked, so a crash in between duplicates, never loses.
         channel.basic_publish("", self._spec.name, message.body, retry, mandatory=True)
         channel.basic_ack(method.delivery_tag)
+
+
+def consuming_worker(name: str, consumer: Consumer, *, on_stop: Callable[[], None] = lambda: None,
+                     max_backoff_seconds: float = 30.0) -> Worker:
+    """The consumer as a worker of its process: it consumes until stopped, and a lost broker is
+    reached again after a wait that doubles from 1 s (up to `max_backoff_seconds`) instead of the
+    worker ending. Messages not yet acknowledged come back from the broker meanwhile."""
+    stopping = threading.Event()
+
+    def run() -> None:
+        backoff = 1.0
+        while not stopping.is_set():
+            try:
+                consumer.run()
+                backoff = 1.0
+            except Exception as error:
+                log.warning("consumer lost the broker, reconnecting", worker=name,
+                            error=str(error) or type(error).__name__, retry_in_seconds=backoff)
+                stopping.wait(backoff)
+                backoff = min(backoff * 2, max_backoff_seconds)
+
+    def stop() -> None:
+        stopping.set()
+        on_stop()
+        consumer.stop()
+
+    return Worker(name, run, stop)

@@ -5,12 +5,11 @@ that cannot be read raises, so the svckit consumer retries it and then dead-lett
 """
 from __future__ import annotations
 
-import threading
 import uuid
 
 from cloudevents.core.bindings import rabbitmq as ce_rabbitmq
 
-from svckit.amqp import Consumer, Message, QueueSpec
+from svckit.amqp import Consumer, Message, QueueSpec, consuming_worker
 from svckit.logs import get_logger
 from svckit.process import Worker
 
@@ -68,23 +67,5 @@ class OrganisationEvents:
                  consents_ended=ended)
 
 
-def consumer_worker(amqp_url: str, deps: handlers.Dependencies, spec: QueueSpec = QUEUE,
-                    reconnect_seconds: float = 5.0) -> Worker:
-    """Consumes until stopped; a lost broker connection is re-opened rather than ending the worker."""
-    consumer = Consumer(amqp_url, spec, OrganisationEvents(deps))
-    stopping = threading.Event()
-
-    def run() -> None:
-        while not stopping.is_set():
-            try:
-                consumer.run()
-            except Exception as error:
-                log.warning("organisation events consumer lost the broker, reconnecting", error=str(error),
-                            retry_in_seconds=reconnect_seconds)
-                stopping.wait(reconnect_seconds)
-
-    def stop() -> None:
-        stopping.set()
-        consumer.stop()
-
-    return Worker("consent-organisation-events", run, stop)
+def consumer_worker(amqp_url: str, deps: handlers.Dependencies, spec: QueueSpec = QUEUE) -> Worker:
+    return consuming_worker("consent-organisation-events", Consumer(amqp_url, spec, OrganisationEvents(deps)))

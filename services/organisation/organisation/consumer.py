@@ -7,14 +7,13 @@ dead-letters it.
 """
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import datetime
 
 from cloudevents.core.bindings import rabbitmq as ce_rabbitmq
 
 from organisation import handlers
-from svckit.amqp import Consumer, Message, QueueSpec
+from svckit.amqp import Consumer, Message, QueueSpec, consuming_worker
 from svckit.logs import get_logger
 from svckit.process import Worker
 
@@ -65,23 +64,5 @@ class IdentityEvents:
         log.info("login e-mail adopted", event_id=event.get_id(), account_id=account_id, contacts_changed=changed)
 
 
-def consumer_worker(amqp_url: str, deps: handlers.Deps, spec: QueueSpec = QUEUE,
-                    reconnect_seconds: float = 5.0) -> Worker:
-    """Consumes until stopped; a lost broker connection is re-opened rather than ending the worker."""
-    consumer = Consumer(amqp_url, spec, IdentityEvents(deps))
-    stopping = threading.Event()
-
-    def run() -> None:
-        while not stopping.is_set():
-            try:
-                consumer.run()
-            except Exception as error:
-                log.warning("identity events consumer lost the broker, reconnecting", error=str(error),
-                            retry_in_seconds=reconnect_seconds)
-                stopping.wait(reconnect_seconds)
-
-    def stop() -> None:
-        stopping.set()
-        consumer.stop()
-
-    return Worker("organisation-identity-events", run, stop)
+def consumer_worker(amqp_url: str, deps: handlers.Deps, spec: QueueSpec = QUEUE) -> Worker:
+    return consuming_worker("organisation-identity-events", Consumer(amqp_url, spec, IdentityEvents(deps)))

@@ -26,7 +26,7 @@ from reporting.pdf import PdfPool, PdfRenderer
 from reporting.repository import SqlStore
 from reporting.servicer import ReportingService
 from reporting.xlsx import XlsxRenderer
-from svckit.amqp import Consumer, check_broker
+from svckit.amqp import Consumer, check_broker, consuming_worker
 from svckit.clock import SystemClock
 from svckit.logs import configure_logging, get_logger
 from svckit.process import ServiceParts, Worker, open_database, serve
@@ -55,29 +55,6 @@ def make_deps(settings: config.Settings, engine: Engine, *, tls: Tls | None, met
         metrics=metrics or handlers.NoMetrics())
 
 
-def _consumer_worker(name: str, consumer: Consumer, events: EventHandlers) -> Worker:
-    """A consumer that reconnects (with backoff) when it loses the broker, until stopped."""
-    stopping = threading.Event()
-
-    def run():
-        backoff = 1.0
-        while not stopping.is_set():
-            try:
-                consumer.run()
-                backoff = 1.0
-            except Exception as error:  # the broker went away; the unacked messages come back
-                log.warning("consumer lost the broker, reconnecting", worker=name, error=str(error) or type(error).__name__,
-                            retry_in_seconds=backoff)
-                stopping.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
-
-    def stop():
-        stopping.set()
-        events.stop()
-        consumer.stop()
-    return Worker(name, run, stop)
-
-
 def bootstrap(settings: config.Settings, engine: Engine, registry: CollectorRegistry | None = None, *,
               tls: Tls | None) -> ServiceParts:
     """The composition root: every dependency of the service is built here and nowhere else."""
@@ -96,10 +73,11 @@ def bootstrap(settings: config.Settings, engine: Engine, registry: CollectorRegi
             pool.close()
 
     workers = [
-        _consumer_worker("consent-events", Consumer(settings.amqp_url, consents, events.on_consent_message,
-                                                    events.dead_lettered(consents.name)), events),
-        _consumer_worker("registry-events", Consumer(settings.amqp_url, registry_events, events.on_registry_message,
-                                                     events.dead_lettered(registry_events.name)), events),
+        consuming_worker("consent-events", Consumer(settings.amqp_url, consents, events.on_consent_message,
+                                                    events.dead_lettered(consents.name)), on_stop=events.stop),
+        consuming_worker("registry-events", Consumer(settings.amqp_url, registry_events, events.on_registry_message,
+                                                     events.dead_lettered(registry_events.name)),
+                         on_stop=events.stop),
         Worker("consent-gap-filler", gap_filler.run, gap_filler.stop),
         Worker("pdf-pool", stopped.wait, stop_pool),
     ]

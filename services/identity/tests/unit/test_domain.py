@@ -1,5 +1,5 @@
 """Account rules: what a new account must look like, and the status it shows."""
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 
