@@ -133,7 +133,10 @@ def run_until_signalled(host: GrpcHost, grace_seconds: float, on_stop: Callable[
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    stop.wait()
+    # A signal may be delivered to any thread; Python runs its handler only when the main thread
+    # next executes bytecode, which a wait without a timeout (blocked in the lock) may never do.
+    while not stop.wait(timeout=0.25):
+        pass
     host.drain(grace_seconds)
     on_stop()
     log.info("stopped")
