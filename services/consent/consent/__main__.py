@@ -7,6 +7,8 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
 from pe.consent.v1 import consent_pb2, consent_pb2_grpc
+from pe.identity.v1 import identity_pb2
+from pe.organisation.v1 import organisation_pb2
 from consent import config, events, peers
 from consent.clients import GrpcAccountDirectory, GrpcOrganisationDirectory
 from consent.consumer import consumer_worker
@@ -28,6 +30,9 @@ from svckit.tls import Tls, load as load_tls, open_channel
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE_NAME = consent_pb2.DESCRIPTOR.services_by_name["ConsentService"].full_name
+# The services consent calls; their reads are the calls its channels retry (svckit.balancing).
+ORGANISATION_API = organisation_pb2.DESCRIPTOR.services_by_name["OrganisationService"]
+IDENTITY_API = identity_pb2.DESCRIPTOR.services_by_name["IdentityService"]
 
 
 def api_registration(deps: Dependencies, access_check_workers: int) -> Registration:
@@ -51,9 +56,10 @@ def bootstrap(settings: config.Settings, engine: Engine, *, tls: Tls | None, clo
                            from_address=settings.mail_from, metrics=MailMetrics(registry, "consent"))
     deps = Dependencies(
         store=ConsentStore(engine), clock=clock,
-        organisations=GrpcOrganisationDirectory(open_channel(settings.organisation_addr, tls),
-                                                settings.rpc_timeout_seconds),
-        accounts=GrpcAccountDirectory(open_channel(settings.identity_addr, tls), settings.rpc_timeout_seconds),
+        organisations=GrpcOrganisationDirectory(
+            open_channel(settings.organisation_addr, tls, service=ORGANISATION_API), settings.rpc_timeout_seconds),
+        accounts=GrpcAccountDirectory(open_channel(settings.identity_addr, tls, service=IDENTITY_API),
+                                      settings.rpc_timeout_seconds),
         mails=Mails(settings.public_url), reminder_days=settings.reminder_days, on_events=relay.wake)
     expiry = ExpiryJob(deps, settings.expiry_interval_seconds)
 

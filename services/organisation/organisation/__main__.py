@@ -12,6 +12,7 @@ from organisation.followups import FollowUpWorker
 from organisation.handlers import AccountDirectory, Deps
 from organisation.mails import MailComposer
 from organisation.servicer import OrganisationService
+from pe.identity.v1 import identity_pb2
 from pe.organisation.v1 import organisation_pb2, organisation_pb2_grpc
 from svckit.amqp import ConfirmingPublisher, check_broker
 from svckit.clock import Clock, SystemClock
@@ -26,6 +27,9 @@ from svckit.tls import Tls, load as load_tls, open_channel
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE_NAME = organisation_pb2.DESCRIPTOR.services_by_name["OrganisationService"].full_name
+# The service organisation calls; its reads are the calls the channel retries (svckit.balancing),
+# and none of the writes the saga in handlers makes.
+IDENTITY_API = identity_pb2.DESCRIPTOR.services_by_name["IdentityService"]
 
 
 def bootstrap(settings: config.Settings, engine: Engine, registry: CollectorRegistry | None = None, *,
@@ -39,7 +43,7 @@ def bootstrap(settings: config.Settings, engine: Engine, registry: CollectorRegi
     registry = registry if registry is not None else CollectorRegistry()
     clock = clock or SystemClock()
     if accounts is None:
-        accounts = IdentityAccounts(open_channel(settings.identity_addr, tls),
+        accounts = IdentityAccounts(open_channel(settings.identity_addr, tls, service=IDENTITY_API),
                                     timeout_seconds=settings.identity_timeout_seconds)
     publisher = ConfirmingPublisher(settings.amqp_url, exchanges=(outbox.EXCHANGE,))
     events = EventRelay(engine, repository.event_outbox, publisher, outbox.EXCHANGE, clock,

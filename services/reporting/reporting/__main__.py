@@ -16,6 +16,9 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
+from pe.consent.v1 import consent_pb2
+from pe.identity.v1 import identity_pb2
+from pe.organisation.v1 import organisation_pb2
 from pe.reporting.v1 import reporting_pb2, reporting_pb2_grpc
 from reporting import config, handlers, importer, peers
 from reporting.clients import AccountClient, ConsentLogClient, OrganisationClient
@@ -37,6 +40,10 @@ from svckit.tls import Tls, load as load_tls, open_channel
 log = get_logger("reporting")
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE_NAME = reporting_pb2.DESCRIPTOR.services_by_name["ReportingService"].full_name
+# The services reporting calls; their reads are the calls its channels retry (svckit.balancing).
+CONSENT_API = consent_pb2.DESCRIPTOR.services_by_name["ConsentService"]
+ORGANISATION_API = organisation_pb2.DESCRIPTOR.services_by_name["OrganisationService"]
+IDENTITY_API = identity_pb2.DESCRIPTOR.services_by_name["IdentityService"]
 
 
 def make_deps(settings: config.Settings, engine: Engine, *, tls: Tls | None, metrics=None,
@@ -46,9 +53,10 @@ def make_deps(settings: config.Settings, engine: Engine, *, tls: Tls | None, met
     timeout = settings.rpc_timeout_seconds
     return handlers.Deps(
         store=SqlStore(engine), clock=SystemClock(),
-        consent_log=ConsentLogClient(open_channel(settings.consent_addr, tls), timeout),
-        organisations=OrganisationClient(open_channel(settings.organisation_addr, tls), timeout),
-        accounts=AccountClient(open_channel(settings.identity_addr, tls), timeout),
+        consent_log=ConsentLogClient(open_channel(settings.consent_addr, tls, service=CONSENT_API), timeout),
+        organisations=OrganisationClient(open_channel(settings.organisation_addr, tls, service=ORGANISATION_API),
+                                         timeout),
+        accounts=AccountClient(open_channel(settings.identity_addr, tls, service=IDENTITY_API), timeout),
         renderers={ReportFormat.JSON: JsonRenderer(), ReportFormat.XLSX: XlsxRenderer(),
                    ReportFormat.PDF: PdfRenderer(pool=pdf_pool, pages_per_chunk=settings.pdf_pages_per_chunk)},
         report_wait_seconds=settings.report_wait_seconds,
