@@ -1,6 +1,11 @@
-"""python -m consent: build the consent service in bootstrap(), then serve until SIGTERM."""
+"""python -m consent [serve | migrate]
+
+  serve (the default)  build the consent service in bootstrap(), then serve until SIGTERM
+  migrate              bring the database schema up to date and exit
+"""
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
@@ -23,7 +28,7 @@ from svckit.event_outbox import EventRelay, RelayMetrics
 from svckit.logs import configure_logging
 from svckit.mail import SMTPMailSender
 from svckit.mail_outbox import MailMetrics, MailRelay
-from svckit.process import ServiceParts, Worker, open_database, serve
+from svckit.process import ServiceParts, Worker, migrate_command, open_database, serve
 from svckit.server import Registration
 from svckit.startup import run_main
 from svckit.tls import Tls, load as load_tls, open_channel
@@ -76,11 +81,23 @@ def bootstrap(settings: config.Settings, engine: Engine, *, tls: Tls | None, clo
                  consumer_worker(settings.amqp_url, deps)])
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
+    main_parser = argparse.ArgumentParser(prog="python -m consent", description="The pe-insight consent service.")
+    commands = main_parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("serve", help="serve gRPC until SIGTERM (the default)")
+    commands.add_parser("migrate", help="bring the database schema up to date and exit (before starting replicas "
+                                        "with MIGRATE_ON_START=0)")
+    return main_parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
     settings = config.load()
+    if args.command == "migrate":
+        raise SystemExit(migrate_command("consent", settings.database_url, MIGRATIONS))
     configure_logging("consent", settings.log_level)
     tls = load_tls(settings.tls)
-    engine = open_database(settings.database_url, MIGRATIONS)
+    engine = open_database(settings.database_url, MIGRATIONS, migrate=settings.migrate_on_start)
     check_broker(settings.amqp_url)
     registry = CollectorRegistry()
     serve(settings, parts=bootstrap(settings, engine, tls=tls, registry=registry), registry=registry, tls=tls)
