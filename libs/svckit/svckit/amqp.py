@@ -1,19 +1,28 @@
 """RabbitMQ: a publisher that waits for the broker's confirm, and a consumer that acks late.
 
 Messages are persistent and published with the mandatory flag, so a message the broker
-cannot route is an error, not a silent loss. The consumer acknowledges only after its
-handler returned; a message whose handler keeps failing is retried a few times and then
-moved to the queue's dead-letter queue, so it never blocks the messages behind it.
+cannot route is an error, not a silent loss. Every queue is a quorum queue, replicated over
+the nodes of a RabbitMQ cluster (3.10 or later), so a node can go down without losing a queue
+or a message. The consumer acknowledges only after its handler returned; a message whose
+handler keeps failing is delivered again up to the queue's delivery limit, counted by the
+broker (which also counts a delivery whose consumer died holding it), and then moved to the
+queue's dead-letter queue, so it never blocks the messages behind it.
+
+Earlier releases declared classic queues, which RabbitMQ cannot turn into quorum queues; the
+quorum queues therefore have names of their own (`.v2`), and each consumer takes over from the
+classic queue it replaces (QueueSpec.replaces): it unbinds it, handles what is left in it and
+deletes it once it is empty and no consumer of an earlier release is attached.
 """
 from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pika
-from pika.exceptions import AMQPError
+from pika.exceptions import AMQPError, ChannelClosedByBroker
 
 from svckit.config import mask_url
 from svckit.logs import get_logger
@@ -22,7 +31,16 @@ from svckit.startup import DependencyError
 
 log = get_logger(__name__)
 
-ATTEMPTS_HEADER = "x-pe-attempts"
+QUORUM = {"x-queue-type": "quorum"}
+# Unroutable messages (no subscriber bound for them) are kept this long, and at most this many
+# of them, the oldest dropped first: long enough to find and mend a missing binding, bounded so
+# that nobody reading them cannot fill the broker's disk.
+UNROUTED_MAX_MESSAGES = 10_000
+UNROUTED_MAX_AGE_SECONDS = 7 * 24 * 3600
+# How often a consumer looks again at a classic queue it could not delete yet (a consumer of an
+# earlier release was still attached, or it still held messages).
+RETIRE_CHECK_SECONDS = 60.0
+NOT_FOUND, PRECONDITION_FAILED = 404, 406
 
 
 class PublishError(Exception):
@@ -52,18 +70,37 @@ def check_broker(url: str, timeout: float = 5.0) -> None:
     connect(url, timeout).close()
 
 
-def declare_topic_exchange(channel, name: str) -> None:
-    """A durable topic exchange whose unroutable messages are kept in `<name>.unrouted`.
+def unrouted_queue(exchange: str) -> str:
+    return f"{exchange}.unrouted.v2"
 
-    With no subscriber bound yet, an event still has somewhere to go, so a publisher using
-    the mandatory flag is not refused, and nothing is lost.
+
+def declare_topic_exchange(channel, name: str) -> None:
+    """A durable topic exchange whose unroutable messages go, through its alternate exchange
+    `<name>.unrouted`, to the bounded queue `unrouted_queue(name)`.
+
+    With no subscriber bound yet, an event still has somewhere to go, so a publisher using the
+    mandatory flag is not refused; the recent ones can be looked at there (subscribers catch up
+    from the publishing service's own event log, not from this queue).
     """
     unrouted = f"{name}.unrouted"
     channel.exchange_declare(exchange=unrouted, exchange_type="fanout", durable=True)
-    channel.queue_declare(queue=unrouted, durable=True)
-    channel.queue_bind(queue=unrouted, exchange=unrouted)
+    channel.queue_declare(queue=unrouted_queue(name), durable=True, arguments={
+        **QUORUM, "x-max-length": UNROUTED_MAX_MESSAGES, "x-message-ttl": UNROUTED_MAX_AGE_SECONDS * 1000,
+        "x-overflow": "drop-head"})
+    channel.queue_bind(queue=unrouted_queue(name), exchange=unrouted)
     channel.exchange_declare(exchange=name, exchange_type="topic", durable=True,
                              arguments={"alternate-exchange": unrouted})
+
+
+def retire_classic_unrouted(connection: pika.BlockingConnection, exchange: str) -> None:
+    """Earlier releases kept unroutable messages in the unbounded classic queue `<exchange>.unrouted`:
+    unbind it, so it grows no more, and delete it if it is empty. One that still holds messages is
+    left for an operator to look at and delete (`rabbitmqctl delete_queue`)."""
+    classic = f"{exchange}.unrouted"
+    held = _retire(connection, classic, ((classic, ""),), drain=None)
+    if held:
+        log.warning("the classic queue of unrouted messages is unbound but still holds messages; "
+                    "look at them and delete it", queue=classic, messages=held)
 
 
 @dataclass
@@ -152,6 +189,7 @@ class ConfirmingPublisher:
             channel = self._connection.channel()
             for exchange in self._exchanges:
                 declare_topic_exchange(channel, exchange)
+                retire_classic_unrouted(self._connection, exchange)
             self._confirms = _Confirms(self._connection, channel, self._timeout)
         return self._confirms
 
@@ -189,11 +227,16 @@ class ConfirmingPublisher:
 
 @dataclass(frozen=True)
 class QueueSpec:
-    """A durable queue of one consumer, its bindings and its dead-letter queue."""
+    """A durable quorum queue of one consumer, its bindings and its dead-letter queue.
+
+    A message is delivered at most `max_attempts` times; `replaces` names the classic queue of
+    an earlier release that this one takes over from.
+    """
     name: str
     bindings: tuple[tuple[str, str], ...]  # (exchange, routing key pattern)
     max_attempts: int = 5
     prefetch: int = 50
+    replaces: str | None = None
 
     @property
     def dead_letter_exchange(self) -> str:
@@ -205,11 +248,17 @@ class QueueSpec:
 
 
 def declare_queue(channel, spec: QueueSpec) -> None:
+    """The queue and its dead-letter queue, both quorum queues. Dead-lettering is at least once:
+    a message leaves the queue only once its dead-letter queue has it."""
     channel.exchange_declare(exchange=spec.dead_letter_exchange, exchange_type="fanout", durable=True)
-    channel.queue_declare(queue=spec.dead_letter_queue, durable=True)
+    channel.queue_declare(queue=spec.dead_letter_queue, durable=True, arguments=QUORUM)
     channel.queue_bind(queue=spec.dead_letter_queue, exchange=spec.dead_letter_exchange)
-    channel.queue_declare(queue=spec.name, durable=True,
-                          arguments={"x-dead-letter-exchange": spec.dead_letter_exchange})
+    channel.queue_declare(queue=spec.name, durable=True, arguments={
+        **QUORUM,
+        # RabbitMQ counts the deliveries after the first: a message is delivered max_attempts times.
+        "x-delivery-limit": spec.max_attempts - 1,
+        "x-dead-letter-exchange": spec.dead_letter_exchange,
+        "x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"})
     for exchange, pattern in spec.bindings:
         declare_topic_exchange(channel, exchange)
         channel.queue_bind(queue=spec.name, exchange=exchange, routing_key=pattern)
@@ -219,7 +268,7 @@ Handler = Callable[[Message], None]
 
 
 class Consumer:
-    """Consumes one queue with manual acks: ack after the handler, retry, then dead-letter."""
+    """Consumes one queue with manual acks: ack after the handler, deliver again, then dead-letter."""
 
     def __init__(self, url: str, spec: QueueSpec, handler: Handler,
                  on_dead_letter: Callable[[Message, Exception], None] = lambda m, e: None):
@@ -230,52 +279,111 @@ class Consumer:
     def stop(self) -> None:
         self._stopping.set()
 
-    def run(self, poll_seconds: float = 0.5) -> None:
+    def run(self, poll_seconds: float = 0.5, retire_check_seconds: float = RETIRE_CHECK_SECONDS) -> None:
         """Consume until stop() is called; returns after the current message is settled."""
         connection = connect(self._url)
         try:
             channel = connection.channel()
             declare_queue(channel, self._spec)
-            channel.confirm_delivery()
             channel.basic_qos(prefetch_count=self._spec.prefetch)
+            replaced_gone = self._retire_replaced(connection)
+            next_look = time.monotonic() + retire_check_seconds
             for method, properties, body in channel.consume(self._spec.name, inactivity_timeout=poll_seconds):
                 if self._stopping.is_set():
                     break
+                if not replaced_gone and time.monotonic() >= next_look:
+                    replaced_gone = self._retire_replaced(connection)
+                    next_look = time.monotonic() + retire_check_seconds
                 if method is None:
                     continue
-                self._settle(channel, method, properties, body)
+                # The broker counts earlier deliveries of a quorum queue's message in x-delivery-count.
+                earlier = int((properties.headers or {}).get("x-delivery-count", 0))
+                self._settle(channel, method, properties, body, delivery=earlier + 1)
         finally:
             if connection.is_open:
                 connection.close()
 
-    def _settle(self, channel, method, properties, body) -> None:
-        headers = dict(properties.headers or {})
-        message = Message(method.routing_key, body, headers, properties.content_type or "",
+    def _settle(self, channel, method, properties, body, *, delivery: int) -> bool:
+        """Handle one message and ack it; a failure is delivered again, or dead-lettered after
+        its last attempt. Answers whether the handler succeeded."""
+        message = Message(method.routing_key, body, dict(properties.headers or {}), properties.content_type or "",
                           properties.message_id)
         try:
             self._handler(message)
         except Exception as error:  # the handler's failure decides retry or dead letter, never a crash
-            self._retry_or_dead_letter(channel, method, properties, message, error)
-            return
+            last = delivery >= self._spec.max_attempts
+            (log.error if last else log.warning)(
+                "message dead-lettered" if last else "message failed, will retry", queue=self._spec.name,
+                routing_key=message.routing_key, message_id=message.message_id, attempts=delivery, error=str(error))
+            if last:
+                self._on_dead_letter(message, error)
+            channel.basic_nack(method.delivery_tag, requeue=not last)
+            return False
         channel.basic_ack(method.delivery_tag)
+        return True
 
-    def _retry_or_dead_letter(self, channel, method, properties, message, error) -> None:
-        attempts = int(message.headers.get(ATTEMPTS_HEADER, 0)) + 1
-        if attempts >= self._spec.max_attempts:
-            log.error("message dead-lettered", queue=self._spec.name, routing_key=message.routing_key,
-                      message_id=message.message_id, attempts=attempts, error=str(error))
-            self._on_dead_letter(message, error)
-            channel.basic_nack(method.delivery_tag, requeue=False)
-            return
-        log.warning("message failed, will retry", queue=self._spec.name, routing_key=message.routing_key,
-                    message_id=message.message_id, attempts=attempts, error=str(error))
-        retry = pika.BasicProperties(
-            delivery_mode=pika.DeliveryMode.Persistent, content_type=properties.content_type,
-            message_id=properties.message_id, headers={**message.headers, ATTEMPTS_HEADER: attempts})
-        # Back of the queue, so one bad message does not hold up the rest; the copy is
-        # confirmed before the original is acked, so a crash in between duplicates, never loses.
-        channel.basic_publish("", self._spec.name, message.body, retry, mandatory=True)
-        channel.basic_ack(method.delivery_tag)
+    def _retire_replaced(self, connection: pika.BlockingConnection) -> bool:
+        """Take over from the classic queue this one replaces: unbind it (this queue is bound
+        already, so nothing published meanwhile is missed; what both received is handled twice,
+        which the handlers' idempotence absorbs), handle the messages left in it, and delete it.
+        Answers whether it is gone."""
+        if self._spec.replaces is None:
+            return True
+        failures: Counter = Counter()
+
+        def drain(channel) -> None:
+            while not self._stopping.is_set():
+                method, properties, body = channel.basic_get(self._spec.replaces)
+                if method is None:
+                    return
+                # A classic queue counts no deliveries: a failed message comes straight back, so
+                # its attempts are counted here.
+                key = (properties.message_id, body)
+                if not self._settle(channel, method, properties, body, delivery=failures[key] + 1):
+                    failures[key] += 1
+
+        left = _retire(connection, self._spec.replaces, self._spec.bindings, drain)
+        if left is None:
+            log.info("took over from the classic queue", queue=self._spec.name, classic_queue=self._spec.replaces)
+        return left is None
+
+
+def _retire(connection: pika.BlockingConnection, queue: str, bindings: Sequence[tuple[str, str]],
+            drain: Callable[[object], None] | None) -> int | None:
+    """Unbind a classic queue of an earlier release, let `drain` empty it, and delete it unless
+    it still holds messages or a consumer. Answers None once it is gone, or how many messages it
+    still holds. Replicas may do this at once: a queue another deleted is gone all the same."""
+    channel = connection.channel()
+    try:
+        channel.queue_declare(queue, passive=True)
+        for exchange, pattern in bindings:
+            channel.queue_unbind(queue=queue, exchange=exchange, routing_key=pattern)
+        if drain is not None:
+            drain(channel)
+        channel.queue_delete(queue, if_unused=True, if_empty=True)
+        return None
+    except ChannelClosedByBroker as error:
+        if error.reply_code == NOT_FOUND:
+            return None
+        if error.reply_code != PRECONDITION_FAILED:  # in use by a consumer of an earlier release, or not empty
+            raise
+    finally:
+        if channel.is_open:
+            channel.close()
+    return _message_count(connection, queue)
+
+
+def _message_count(connection: pika.BlockingConnection, queue: str) -> int | None:
+    channel = connection.channel()
+    try:
+        return channel.queue_declare(queue, passive=True).method.message_count
+    except ChannelClosedByBroker as error:
+        if error.reply_code == NOT_FOUND:
+            return None
+        raise
+    finally:
+        if channel.is_open:
+            channel.close()
 
 
 def consuming_worker(name: str, consumer: Consumer, *, on_stop: Callable[[], None] = lambda: None,

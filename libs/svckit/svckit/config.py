@@ -140,6 +140,10 @@ def process_settings(env: Env, service: str, *, grpc_port: int, metrics_port: in
         metrics_bind_host=env.host("METRICS_BIND_HOST", bind_host),
         reflection=env.choice("GRPC_REFLECTION", "0", ("0", "1")) == "1",
         tls=tls_files(env, service),
+        # 0 where a one-shot `python -m <service> migrate` runs before the replicas start: they
+        # then only check that the schema is up to date. With 1 each replica migrates at start,
+        # in turn (svckit.db.upgrade).
+        migrate_on_start=env.choice("MIGRATE_ON_START", "1", ("0", "1")) == "1",
     )
 
 

@@ -1,7 +1,8 @@
-"""Database engine (SQLite by default, PostgreSQL by URL) and Alembic upgrade at start."""
+"""Database engine (SQLite by default, PostgreSQL by URL) and Alembic upgrade, one process at a time."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import threading
 import time
@@ -12,6 +13,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Insert, Table, create_engine, event, insert, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError, OperationalError, SQLAlchemyError
@@ -158,13 +161,56 @@ def _first_line(error: Exception) -> str:
     return str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
 
 
-def upgrade(engine: Engine, migrations_dir: str | os.PathLike) -> None:
-    """Bring the schema to the newest revision of this service's migrations."""
-    config = Config()
-    config.set_main_option("script_location", str(migrations_dir))
+# The advisory lock schema migrations take on PostgreSQL. Such locks belong to one database, and
+# each service has a database of its own (their Alembic version tables would clash otherwise), so
+# this is a lock per service.
+MIGRATION_LOCK = int.from_bytes(hashlib.blake2b(b"pe-insight schema migration", digest_size=8).digest(),
+                                "big", signed=True)
+
+
+def upgrade(engine: Engine, migrations_dir: str | os.PathLike) -> str | None:
+    """Bring the schema to the newest revision of this service's migrations; answer that revision.
+
+    Replicas starting at once take turns: the migration runs in one transaction that first takes
+    the database's migration lock (PostgreSQL: a transaction-level advisory lock, held on the
+    migration's own connection until it commits or rolls back; SQLite: the file's write lock,
+    BEGIN IMMEDIATE, so processes on this host wait for each other's turn). The next in turn finds
+    the schema new and changes nothing.
+    """
+    config = _alembic_config(migrations_dir)
     try:
         with engine.begin() as connection:
+            _take_migration_lock(connection)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+            return MigrationContext.configure(connection).get_current_revision()
     except OperationalError as error:
         raise DependencyError(f"database migration failed: {_first_line(error)}") from None
+
+
+def check_schema(engine: Engine, migrations_dir: str | os.PathLike) -> None:
+    """Raise DependencyError unless the schema is at the newest revision this code knows, for a
+    process that does not migrate at start (MIGRATE_ON_START=0) but leaves it to the migrate step."""
+    heads = set(ScriptDirectory.from_config(_alembic_config(migrations_dir)).get_heads())
+    try:
+        with engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    except OperationalError as error:
+        raise DependencyError(f"cannot read the schema revision: {_first_line(error)}") from None
+    if current != heads:
+        raise DependencyError(
+            f"the database schema is at revision {', '.join(sorted(current)) or 'none'}, this version needs "
+            f"{', '.join(sorted(heads))}; run the migrate command first (MIGRATE_ON_START=0)")
+
+
+def _alembic_config(migrations_dir: str | os.PathLike) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir))
+    return config
+
+
+def _take_migration_lock(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+    elif connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

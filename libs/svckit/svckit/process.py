@@ -9,7 +9,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
-from svckit.db import check_database, make_engine, upgrade
+from svckit.db import check_database, check_schema, make_engine, upgrade
 from svckit.logs import get_logger
 from svckit.server import GrpcHost, Registration, run_until_signalled, start_metrics_server
 from svckit.tls import Tls
@@ -31,11 +31,30 @@ class ServiceParts:
     workers: Sequence[Worker] = field(default_factory=tuple)
 
 
-def open_database(url: str, migrations: Path) -> Engine:
+def open_database(url: str, migrations: Path, *, migrate: bool = True) -> Engine:
+    """The service's database, its schema brought up to date (replicas take turns, see
+    svckit.db.upgrade); with `migrate` false (MIGRATE_ON_START=0, when a one-shot migrate step
+    runs before the replicas) only checked to be up to date."""
     engine = make_engine(url)
     check_database(engine)
-    upgrade(engine, migrations)
+    if migrate:
+        upgrade(engine, migrations)
+    else:
+        check_schema(engine, migrations)
     return engine
+
+
+def migrate_command(service: str, url: str, migrations: Path) -> int:
+    """`python -m <service> migrate`: bring the schema up to date, say to which revision, exit.
+    A deployment runs it once before starting the replicas (a Job, an init step)."""
+    engine = make_engine(url)
+    try:
+        check_database(engine)
+        revision = upgrade(engine, migrations)
+    finally:
+        engine.dispose()
+    print(f"{service}: the database schema is at revision {revision}", flush=True)
+    return 0
 
 
 def serve(settings, *, parts: ServiceParts, registry: CollectorRegistry, tls: Tls | None,

@@ -24,6 +24,12 @@ from svckit.peer_auth import PeerAuthorisation
 
 log = get_logger(__name__)
 
+# Clients find the replicas of a service by DNS when they connect (svckit.balancing), so a
+# replica added later gets calls only once they look again. Each connection is closed after this
+# long (gRPC adds up to 10% either way; calls in flight finish first), and the client, reconnecting,
+# resolves the name anew.
+MAX_CONNECTION_AGE_SECONDS = 300
+
 
 @dataclass(frozen=True)
 class Registration:
@@ -82,7 +88,7 @@ class GrpcHost:
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
             interceptors=interceptors,
-            options=[("grpc.so_reuseport", 0)],
+            options=[("grpc.so_reuseport", 0), ("grpc.max_connection_age_ms", MAX_CONNECTION_AGE_SECONDS * 1000)],
         )
         for registration in registrations:
             registration.add_to_server(registration.servicer, self._server)

@@ -16,7 +16,9 @@ from pathlib import Path
 import grpc
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from google.protobuf.descriptor import ServiceDescriptor
 
+from svckit import balancing
 from svckit.config import SettingError, TlsFiles
 from svckit.pki import common_name, issued_by
 
@@ -67,12 +69,19 @@ def load(files: TlsFiles | None, *, now: datetime | None = None) -> Tls | None:
     return Tls(process=files.process, ca=ca_pem, cert=cert_pem, key=key_pem)
 
 
-def open_channel(address: str, tls: Tls | None, options: Sequence[tuple[str, object]] = ()) -> grpc.Channel:
+def open_channel(address: str, tls: Tls | None, options: Sequence[tuple[str, object]] = (), *,
+                 service: ServiceDescriptor | None = None) -> grpc.Channel:
     """The one way a process opens a channel to another: over mutual TLS, or in plain text when
-    TLS was turned off (GRPC_TLS=off, development only)."""
+    TLS was turned off (GRPC_TLS=off, development only).
+
+    `address` is the service's host:port, resolved by DNS to all of its replicas, which the
+    channel takes in turn; the reads of `service` (the proto's service the channel calls) and the
+    health check are retried on UNAVAILABLE, nothing else (svckit.balancing). `options` add to
+    those, such as a client's own reconnect back-off."""
+    channel_options = [*balancing.channel_options([service] if service is not None else []), *options]
     if tls is None:
-        return grpc.insecure_channel(address, options=list(options))
-    return grpc.secure_channel(address, tls.channel_credentials(), options=list(options))
+        return grpc.insecure_channel(balancing.target(address), options=channel_options)
+    return grpc.secure_channel(balancing.target(address), tls.channel_credentials(), options=channel_options)
 
 
 def peer_name(context: grpc.ServicerContext) -> str | None:

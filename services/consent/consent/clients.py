@@ -1,6 +1,7 @@
 """The other services this one asks: organisation (is it authorised, whose contact is this) and
-identity (where to mail the professional). Each call carries a deadline and the request id; only
-these idempotent reads are retried, once, when the other side was unavailable.
+identity (where to mail the professional). Each call carries a deadline and the request id. These
+are all idempotent reads: the channel (svckit.tls.open_channel) spreads them over the replicas of the
+other service and tries one again on another when it was unavailable.
 """
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from svckit.logs import get_logger
 log = get_logger(__name__)
 
 _ABSENT = (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT)
-_RETRY = (grpc.StatusCode.UNAVAILABLE,)
 
 
 class DirectoryUnavailable(Exception):
@@ -59,18 +59,13 @@ class AccountDirectory(Protocol):
 
 
 def _call(name: str, method, request, timeout: float):
-    """One read with a deadline, retried once if the other side was unavailable; None if absent."""
-    for attempt in (1, 2):
-        try:
-            return method(request, timeout=timeout, metadata=outgoing_metadata())
-        except grpc.RpcError as error:
-            code = error.code()
-            if code in _ABSENT:
-                return None
-            if code in _RETRY and attempt == 1:
-                continue
-            raise DirectoryUnavailable(f"{name}: {code.name}") from None
-    return None  # pragma: no cover
+    """One read with a deadline; None if absent."""
+    try:
+        return method(request, timeout=timeout, metadata=outgoing_metadata())
+    except grpc.RpcError as error:
+        if error.code() in _ABSENT:
+            return None
+        raise DirectoryUnavailable(f"{name}: {error.code().name}") from None
 
 
 def contact_label(contact: organisation_pb2.Contact) -> str:
@@ -107,13 +102,7 @@ class GrpcOrganisationDirectory:
                 if error.code() in _ABSENT:
                     found[contact_id] = None
                     continue
-                if error.code() not in _RETRY:
-                    raise DirectoryUnavailable(f"GetContact: {error.code().name}") from None
-                response = _call("GetContact", self._stub.GetContact,
-                                 organisation_pb2.GetContactRequest(contact_id=contact_id), self._timeout)
-                if response is None:
-                    found[contact_id] = None
-                    continue
+                raise DirectoryUnavailable(f"GetContact: {error.code().name}") from None
             contact = response.contact
             found[contact_id] = Contact(contact.contact_id or contact_id, contact.organisation_id,
                                         contact_label(contact))

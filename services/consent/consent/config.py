@@ -21,6 +21,7 @@ class Settings:
     metrics_bind_host: str
     reflection: bool
     tls: TlsFiles | None
+    migrate_on_start: bool
     organisation_addr: str
     identity_addr: str
     public_url: str

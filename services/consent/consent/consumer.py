@@ -20,7 +20,8 @@ log = get_logger(__name__)
 EXCHANGE = "pe.organisation"
 CONTACT_REMOVED = "organisation.contact_removed"
 SUSPENDED = "organisation.suspended"
-QUEUE = QueueSpec("consent.organisation-events", ((EXCHANGE, CONTACT_REMOVED), (EXCHANGE, SUSPENDED)))
+QUEUE = QueueSpec("consent.organisation-events.v2", ((EXCHANGE, CONTACT_REMOVED), (EXCHANGE, SUSPENDED)),
+                  replaces="consent.organisation-events")
 
 
 class BadMessage(ValueError):

@@ -1,5 +1,6 @@
 """gRPC channels to the four services, made lazily in each worker process, over mutual TLS with
-the gateway's certificate (svckit.tls).
+the gateway's certificate (svckit.tls). Each spreads its calls over every replica of its service
+and retries a read that found one unreachable on another (svckit.balancing).
 
 gRPC channels must not cross a fork, so nothing here connects until a worker first
 needs it; gunicorn's workers therefore each get their own.
@@ -16,12 +17,20 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from gateway.config import Settings
 from svckit import tls
 from svckit.interceptors import outgoing_metadata
-from pe.consent.v1 import consent_pb2_grpc
-from pe.identity.v1 import identity_pb2_grpc
-from pe.organisation.v1 import organisation_pb2_grpc
-from pe.reporting.v1 import reporting_pb2_grpc
+from pe.consent.v1 import consent_pb2, consent_pb2_grpc
+from pe.identity.v1 import identity_pb2, identity_pb2_grpc
+from pe.organisation.v1 import organisation_pb2, organisation_pb2_grpc
+from pe.reporting.v1 import reporting_pb2, reporting_pb2_grpc
 
 SERVICES = ("identity", "organisation", "consent", "reporting")
+# The API each channel calls: its reads are what the channel retries on another replica when one
+# was unreachable (svckit.balancing); writes never are.
+_APIS = {
+    "identity": identity_pb2.DESCRIPTOR.services_by_name["IdentityService"],
+    "organisation": organisation_pb2.DESCRIPTOR.services_by_name["OrganisationService"],
+    "consent": consent_pb2.DESCRIPTOR.services_by_name["ConsentService"],
+    "reporting": reporting_pb2.DESCRIPTOR.services_by_name["ReportingService"],
+}
 _STUBS = {
     "identity": identity_pb2_grpc.IdentityServiceStub,
     "organisation": organisation_pb2_grpc.OrganisationServiceStub,
@@ -57,7 +66,8 @@ class Backends:
             if self._pid != os.getpid():  # first use in this process, or after a fork
                 self._channels, self._pid = {}, os.getpid()
             if service not in self._channels:
-                self._channels[service] = tls.open_channel(self._addresses[service], self._tls, _CHANNEL_OPTIONS)
+                self._channels[service] = tls.open_channel(self._addresses[service], self._tls, _CHANNEL_OPTIONS,
+                                                           service=_APIS[service])
             return self._channels[service]
 
     def stub(self, service: str):
@@ -82,8 +92,9 @@ class Backends:
     def call(self, service: str, method: str, request, *, timeout: float | None = None):
         """One unary call with the gateway's deadline, passing the request id on.
 
-        wait_for_ready: during a service's restart the call waits (within its deadline) for the
-        connection to come back instead of failing at once; it is still sent only once.
+        wait_for_ready: while no replica of the service is reachable (a restart) the call waits,
+        within its deadline, for one to come back instead of failing at once. A write is still sent
+        only once; a read that fails with UNAVAILABLE is tried again on another replica.
         """
         return getattr(self.stub(service), method)(request, timeout=timeout or self.timeout,
                                                    metadata=outgoing_metadata(), wait_for_ready=True)

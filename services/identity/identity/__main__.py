@@ -1,6 +1,7 @@
 """python -m identity: build the identity service in bootstrap(), then serve until SIGTERM.
 
     python -m identity                          serve
+    python -m identity migrate                  bring the database schema up to date, exit
     python -m identity create-operator ...      create the first operator account, queue its mail, exit
     python -m identity rotate-signing-key       sign access tokens with a new key from now on
     python -m identity new-key-encryption-key   print a new SIGNING_KEY_ENCRYPTION_KEY
@@ -34,7 +35,7 @@ from svckit.event_outbox import EventRelay, RelayMetrics
 from svckit.logs import configure_logging, mask_email
 from svckit.mail import SMTPMailSender
 from svckit.mail_outbox import MailMetrics, MailRelay
-from svckit.process import ServiceParts, Worker, open_database, serve
+from svckit.process import ServiceParts, Worker, migrate_command, open_database, serve
 from svckit.server import Registration
 from svckit.startup import run_main
 from svckit.tls import load as load_tls
@@ -118,7 +119,7 @@ def serve_main() -> None:
     settings = config.load()
     configure_logging("identity", settings.log_level)
     tls = load_tls(settings.tls)
-    engine = open_database(settings.database_url, MIGRATIONS)
+    engine = open_database(settings.database_url, MIGRATIONS, migrate=settings.migrate_on_start)
     check_broker(settings.amqp_url)
     registry = CollectorRegistry()
     serve(settings, parts=bootstrap(settings, engine, registry=registry), registry=registry, tls=tls)
@@ -127,7 +128,7 @@ def serve_main() -> None:
 def create_operator(arguments: argparse.Namespace) -> int:
     settings = config.load()
     configure_logging("identity", "WARNING")
-    engine = open_database(settings.database_url, MIGRATIONS)
+    engine = open_database(settings.database_url, MIGRATIONS, migrate=settings.migrate_on_start)
     clock = clock_from_setting(settings.clock_offset_seconds)
     # Creating an account signs no token: the signing keys (and their key-encryption key) stay closed.
     deps = Deps(uow=partial(UnitOfWork, engine), clock=clock, hasher=Argon2Hasher(), policy=default_policy(),
@@ -151,7 +152,7 @@ def create_operator(arguments: argparse.Namespace) -> int:
 def rotate_signing_key() -> int:
     settings = config.load()
     configure_logging("identity", "WARNING")
-    engine = open_database(settings.database_url, MIGRATIONS)
+    engine = open_database(settings.database_url, MIGRATIONS, migrate=settings.migrate_on_start)
     clock = clock_from_setting(settings.clock_offset_seconds)
     key_id = signing_keys(settings, engine, clock).rotate(verify_for=settings.access_token_ttl)
     print(f"signing key {key_id} signs from now on; the keys before it verify the tokens they signed "
@@ -163,6 +164,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m identity",
                                      description="The identity service; without a command it serves.")
     commands = parser.add_subparsers(dest="command")
+    commands.add_parser("migrate", help="bring the database schema up to date and exit (before starting replicas "
+                                        "with MIGRATE_ON_START=0)")
     operator = commands.add_parser("create-operator", help="create an operator account and mail its setup link")
     operator.add_argument("--username", required=True)
     operator.add_argument("--email", required=True)
@@ -176,6 +179,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     arguments = parse(sys.argv[1:] if argv is None else argv)
+    if arguments.command == "migrate":
+        raise SystemExit(migrate_command("identity", config.load().database_url, MIGRATIONS))
     if arguments.command == "create-operator":
         raise SystemExit(create_operator(arguments))
     if arguments.command == "rotate-signing-key":

@@ -29,6 +29,7 @@ class Settings:
     metrics_bind_host: str
     reflection: bool
     tls: TlsFiles | None
+    migrate_on_start: bool
     public_url: str = "http://127.0.0.1:8080"
     mail_from: str = "noreply@pe-insight.local"
     link_ttl: timedelta = timedelta(hours=72)

@@ -1,7 +1,9 @@
 """The identity service, as the organisation service needs it (handlers.AccountDirectory), over gRPC.
 
-Every call carries a deadline and the current x-request-id. None is retried here: the writes
-are made safe to repeat by the saga in handlers (idempotency key, compensation, follow-ups).
+Every call carries a deadline and the current x-request-id. The channel (svckit.tls.open_channel)
+spreads the calls over identity's replicas and retries only the read (GetAccount) on another when
+one was unreachable; the writes are made safe to repeat by the saga in handlers (idempotency key,
+compensation, follow-ups), never by a retry here.
 """
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ class Settings:
     metrics_bind_host: str
     reflection: bool
     tls: TlsFiles | None
+    migrate_on_start: bool
     identity_addr: str
     identity_timeout_seconds: float
     mail_from: str

@@ -21,7 +21,8 @@ log = get_logger(__name__)
 
 EXCHANGE = "pe.identity"
 EMAIL_CHANGED = "account.email_changed"
-QUEUE = QueueSpec("organisation.identity-events", ((EXCHANGE, EMAIL_CHANGED),))
+QUEUE = QueueSpec("organisation.identity-events.v2", ((EXCHANGE, EMAIL_CHANGED),),
+                  replaces="organisation.identity-events")
 
 
 class BadMessage(ValueError):

@@ -1,7 +1,8 @@
-"""python -m reporting [serve | rebuild | import-progress FILE]
+"""python -m reporting [serve | migrate | rebuild | import-progress FILE]
 
   serve (the default)  build the service in bootstrap(), then serve gRPC, the consumers of consent
                        and PE registry events and the gap filler until SIGTERM
+  migrate              bring the database schema up to date and exit
   rebuild              drop the consent read model and rebuild it from consent's event log
                        (ListConsentEvents at CONSENT_ADDR); PE progress and the logs are kept
   import-progress FILE store PE progress from a CSV, JSON or JSON Lines file (see --help)
@@ -16,6 +17,9 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
+from pe.consent.v1 import consent_pb2
+from pe.identity.v1 import identity_pb2
+from pe.organisation.v1 import organisation_pb2
 from pe.reporting.v1 import reporting_pb2, reporting_pb2_grpc
 from reporting import config, handlers, importer, peers
 from reporting.clients import AccountClient, ConsentLogClient, OrganisationClient
@@ -29,7 +33,7 @@ from reporting.xlsx import XlsxRenderer
 from svckit.amqp import Consumer, check_broker, consuming_worker
 from svckit.clock import SystemClock
 from svckit.logs import configure_logging, get_logger
-from svckit.process import ServiceParts, Worker, open_database, serve
+from svckit.process import ServiceParts, Worker, migrate_command, open_database, serve
 from svckit.server import Registration
 from svckit.startup import DependencyError, run_main
 from svckit.tls import Tls, load as load_tls, open_channel
@@ -37,6 +41,10 @@ from svckit.tls import Tls, load as load_tls, open_channel
 log = get_logger("reporting")
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE_NAME = reporting_pb2.DESCRIPTOR.services_by_name["ReportingService"].full_name
+# The services reporting calls; their reads are the calls its channels retry (svckit.balancing).
+CONSENT_API = consent_pb2.DESCRIPTOR.services_by_name["ConsentService"]
+ORGANISATION_API = organisation_pb2.DESCRIPTOR.services_by_name["OrganisationService"]
+IDENTITY_API = identity_pb2.DESCRIPTOR.services_by_name["IdentityService"]
 
 
 def make_deps(settings: config.Settings, engine: Engine, *, tls: Tls | None, metrics=None,
@@ -46,9 +54,10 @@ def make_deps(settings: config.Settings, engine: Engine, *, tls: Tls | None, met
     timeout = settings.rpc_timeout_seconds
     return handlers.Deps(
         store=SqlStore(engine), clock=SystemClock(),
-        consent_log=ConsentLogClient(open_channel(settings.consent_addr, tls), timeout),
-        organisations=OrganisationClient(open_channel(settings.organisation_addr, tls), timeout),
-        accounts=AccountClient(open_channel(settings.identity_addr, tls), timeout),
+        consent_log=ConsentLogClient(open_channel(settings.consent_addr, tls, service=CONSENT_API), timeout),
+        organisations=OrganisationClient(open_channel(settings.organisation_addr, tls, service=ORGANISATION_API),
+                                         timeout),
+        accounts=AccountClient(open_channel(settings.identity_addr, tls, service=IDENTITY_API), timeout),
         renderers={ReportFormat.JSON: JsonRenderer(), ReportFormat.XLSX: XlsxRenderer(),
                    ReportFormat.PDF: PdfRenderer(pool=pdf_pool, pages_per_chunk=settings.pdf_pages_per_chunk)},
         report_wait_seconds=settings.report_wait_seconds,
@@ -90,7 +99,7 @@ def bootstrap(settings: config.Settings, engine: Engine, registry: CollectorRegi
 
 def serve_command(settings: config.Settings) -> None:
     tls = load_tls(settings.tls)
-    engine = open_database(settings.database_url, MIGRATIONS)
+    engine = open_database(settings.database_url, MIGRATIONS, migrate=settings.migrate_on_start)
     check_broker(settings.amqp_url)
     registry = CollectorRegistry()
     serve(settings, parts=bootstrap(settings, engine, registry, tls=tls), registry=registry, tls=tls)
@@ -98,7 +107,7 @@ def serve_command(settings: config.Settings) -> None:
 
 def rebuild_command(settings: config.Settings) -> int:
     tls = load_tls(settings.tls)
-    engine = open_database(settings.database_url, MIGRATIONS)
+    engine = open_database(settings.database_url, MIGRATIONS, migrate=settings.migrate_on_start)
     deps = make_deps(settings, engine, tls=tls)
     try:
         result = handlers.rebuild(deps)
@@ -112,7 +121,7 @@ def rebuild_command(settings: config.Settings) -> int:
 
 def import_command(settings: config.Settings, path: Path, file_format: str | None) -> int:
     tls = load_tls(settings.tls)
-    engine = open_database(settings.database_url, MIGRATIONS)
+    engine = open_database(settings.database_url, MIGRATIONS, migrate=settings.migrate_on_start)
     deps = make_deps(settings, engine, tls=tls)
     try:
         result = importer.import_file(path, deps, file_format)
@@ -131,6 +140,8 @@ def parser() -> argparse.ArgumentParser:
                                           description="The pe-insight reporting service.")
     commands = main_parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("serve", help="serve gRPC and consume events (the default)")
+    commands.add_parser("migrate", help="bring the database schema up to date and exit (before starting replicas "
+                                        "with MIGRATE_ON_START=0)")
     commands.add_parser("rebuild", help="rebuild the consent read model from consent's event log",
                         description="Drop the consent read model and rebuild it from consent's event log "
                                     "(ListConsentEvents at CONSENT_ADDR), in one transaction. PE progress, the "
@@ -151,6 +162,8 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging("reporting", settings.log_level)
     if args.command in (None, "serve"):
         serve_command(settings)
+    elif args.command == "migrate":
+        raise SystemExit(migrate_command("reporting", settings.database_url, MIGRATIONS))
     elif args.command == "rebuild":
         raise SystemExit(rebuild_command(settings))
     else:

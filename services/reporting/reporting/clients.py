@@ -1,8 +1,9 @@
 """gRPC clients of the services reporting asks: consent (its event log), organisation (the name on
 a report, and the contacts whose consents it counts) and identity (professionals' display names).
 
-Every call has a deadline and passes the request id on. Only idempotent reads are made, and they
-are retried once when the service was briefly unreachable.
+Every call has a deadline and passes the request id on. Only idempotent reads are made; the
+channel (svckit.tls.open_channel) spreads them over the replicas of the service and tries one
+again on another when it was unreachable.
 """
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ from svckit.logs import get_logger
 
 log = get_logger(__name__)
 
-_RETRYABLE = (grpc.StatusCode.UNAVAILABLE,)
 _STATES = {consent_pb2.CONSENT_STATE_ACTIVE: ConsentState.ACTIVE,
            consent_pb2.CONSENT_STATE_REVOKED: ConsentState.REVOKED,
            consent_pb2.CONSENT_STATE_EXPIRED: ConsentState.EXPIRED,
@@ -34,15 +34,8 @@ _STATES = {consent_pb2.CONSENT_STATE_ACTIVE: ConsentState.ACTIVE,
 
 
 def _call(method, request, timeout: float):
-    """One idempotent read, retried once if the service was unreachable."""
-    for attempt in range(2):
-        try:
-            return method(request, timeout=timeout, metadata=outgoing_metadata())
-        except grpc.RpcError as error:
-            if attempt == 0 and error.code() in _RETRYABLE:
-                time.sleep(0.1)
-                continue
-            raise
+    """One idempotent read with its deadline and the request id."""
+    return method(request, timeout=timeout, metadata=outgoing_metadata())
 
 
 def _date(value: common_pb2.Date) -> date:

@@ -19,6 +19,7 @@ class Settings:
     metrics_bind_host: str
     reflection: bool
     tls: TlsFiles | None
+    migrate_on_start: bool
     consent_addr: str
     organisation_addr: str
     identity_addr: str

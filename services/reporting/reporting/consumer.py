@@ -34,11 +34,13 @@ class UnusableEvent(ValueError):
 
 
 def consent_queue(queue: str = "reporting.consent-events", exchange: str = "pe.consent") -> QueueSpec:
-    return QueueSpec(queue, ((exchange, CONSENT_ROUTING),), max_attempts=5)
+    """The quorum queue `<queue>.v2`, taking over from the classic queue `<queue>` of earlier releases."""
+    return QueueSpec(f"{queue}.v2", ((exchange, CONSENT_ROUTING),), max_attempts=5, replaces=queue)
 
 
 def registry_queue(queue: str = "reporting.registry-events", exchange: str = "pe.registry") -> QueueSpec:
-    return QueueSpec(queue, ((exchange, REGISTRY_ROUTING),), max_attempts=5)
+    """The quorum queue `<queue>.v2`, taking over from the classic queue `<queue>` of earlier releases."""
+    return QueueSpec(f"{queue}.v2", ((exchange, REGISTRY_ROUTING),), max_attempts=5, replaces=queue)
 
 
 def _cloud_event(message: Message):

@@ -386,6 +386,27 @@ def warm_up() -> None:
     metrics(False), metrics(True), _templates(), _stylesheet()
 
 
+def start_worker(service_alive) -> None:
+    """A pool worker's first steps: end with the service, then warm up.
+
+    `service_alive` is the reading end of a pipe whose writing end only the service holds, so it
+    reads end-of-file the moment the service ends, however it ends (a SIGKILL included). A worker
+    is a child of the fork server, not of the service, and the fork server lives as long as any
+    worker does, so neither would notice otherwise; they would hold the service's output open
+    (and honcho, under `make run`, would wait for it).
+    """
+    threading.Thread(target=_exit_when_closed, args=(service_alive,), name="service-watch", daemon=True).start()
+    warm_up()
+
+
+def _exit_when_closed(service_alive) -> None:
+    try:
+        service_alive.recv_bytes()  # nothing is ever sent: this returns or raises at end-of-file
+    except (EOFError, OSError):
+        pass
+    os._exit(1)
+
+
 # --------------------------------------------------------------------------- joining (server side)
 
 
@@ -430,11 +451,18 @@ class PdfRenderer:
 
 @dataclass
 class PdfPool:
-    """A process pool for PDF chunks, made on first use and remade if a worker dies."""
+    """A process pool for PDF chunks, made on first use and remade if a worker dies; its workers
+    end with the service (start_worker). Workers are started by a fork server, or spawned: a
+    forked worker would hold the writing end of the pipe it watches."""
     workers: int
     start_method: str = "forkserver"
     _executor: Executor | None = field(default=None, init=False)
+    _service_alive: object = field(default=None, init=False)  # the writing end, held while the pool lives
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def __post_init__(self):
+        if self.start_method not in ("forkserver", "spawn"):
+            raise ValueError(f"PDF workers are started by 'forkserver' or 'spawn', not {self.start_method!r}")
 
     def _pool(self) -> Executor:
         with self._lock:
@@ -444,8 +472,9 @@ class PdfPool:
                 context = multiprocessing.get_context(self.start_method)
                 if self.start_method == "forkserver":
                     context.set_forkserver_preload(["reporting.pdf"])
+                watched, self._service_alive = multiprocessing.Pipe(duplex=False)
                 self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
-                                                     initializer=warm_up)
+                                                     initializer=start_worker, initargs=(watched,))
             return self._executor
 
     def map(self, fn, jobs: Sequence[ChunkJob]) -> Iterator[bytes]:
@@ -460,5 +489,8 @@ class PdfPool:
     def close(self) -> None:
         with self._lock:
             executor, self._executor = self._executor, None
+            service_alive, self._service_alive = self._service_alive, None
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
+        if service_alive is not None:
+            service_alive.close()

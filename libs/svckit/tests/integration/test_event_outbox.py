@@ -6,7 +6,7 @@ import pytest
 from cloudevents.core.bindings import rabbitmq as ce_rabbitmq
 from sqlalchemy import MetaData, select
 
-from svckit.amqp import ConfirmingPublisher, connect
+from svckit.amqp import ConfirmingPublisher, connect, unrouted_queue
 from svckit.clock import ManualClock
 from svckit.db import make_engine
 from svckit.event_outbox import EventRelay, OutboundEvent, add_event, event_outbox_table
@@ -25,7 +25,7 @@ def broker(amqp_url):
     channel.queue_bind(queue, exchange, "thing.#")
     yield exchange, queue, channel, publisher
     publisher.close()
-    for name in (queue, f"{exchange}.unrouted"):
+    for name in (queue, unrouted_queue(exchange)):
         channel.queue_delete(name)
     for name in (exchange, f"{exchange}.unrouted"):
         channel.exchange_delete(name)

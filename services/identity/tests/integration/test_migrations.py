@@ -54,3 +54,25 @@ def test_refresh_token_families_become_sessions(databases):
     assert "login_locks" in inspect(engine).get_table_names()
     migrate(engine, command.upgrade, "head")
     engine.dispose()
+
+
+def test_the_migrate_command_brings_a_fresh_database_to_the_newest_revision(databases):
+    import os
+    import subprocess
+    import sys
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+    from identity.__main__ import MIGRATIONS
+    url = databases.new("identity")
+    done = subprocess.run([sys.executable, "-m", "identity", "migrate"], env={**os.environ, "DATABASE_URL": url},
+                          capture_output=True, text=True, timeout=60)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert (done.returncode, done.stdout) == (0, f"identity: the database schema is at revision {head}\n"), done.stderr
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+    finally:
+        engine.dispose()

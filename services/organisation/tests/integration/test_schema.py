@@ -3,6 +3,7 @@ from datetime import datetime, timezone
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -60,3 +61,25 @@ def test_instants_come_back_as_utc(engine):
     assert repository.utc(row.created_at) == NOW
     assert repository.utc(row.created_at).tzinfo == timezone.utc
     assert repository.utc(NOW.replace(tzinfo=None)) == NOW
+
+
+def test_the_migrate_command_brings_a_fresh_database_to_the_newest_revision(databases):
+    import os
+    import subprocess
+    import sys
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+    from organisation.__main__ import MIGRATIONS
+    url = databases.new("organisation")
+    done = subprocess.run([sys.executable, "-m", "organisation", "migrate"], env={**os.environ, "DATABASE_URL": url},
+                          capture_output=True, text=True, timeout=60)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert (done.returncode, done.stdout) == (0, f"organisation: the database schema is at revision {head}\n"), done.stderr
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert compare_metadata(MigrationContext.configure(connection), repository.metadata) == []
+    finally:
+        engine.dispose()

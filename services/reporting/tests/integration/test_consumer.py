@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry
 
 from reporting import handlers
 from reporting.consumer import EventHandlers, ReportingMetrics, consent_queue, registry_queue
-from svckit.amqp import ConfirmingPublisher, Consumer, Message, connect, declare_queue
+from svckit.amqp import ConfirmingPublisher, Consumer, Message, connect, declare_queue, unrouted_queue
 from svckit.event_outbox import to_message
 
 pytestmark = pytest.mark.integration
@@ -39,12 +39,13 @@ def names(amqp_url):
     yield names
     connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
     channel = connection.channel()
-    for queue in (names["consent_queue"], names["registry_queue"]):
-        for name in (queue, f"{queue}.dead"):
+    for spec in (consent_queue(names["consent_queue"], names["consent_exchange"]),
+                 registry_queue(names["registry_queue"], names["registry_exchange"])):
+        for name in (spec.name, spec.dead_letter_queue):
             channel.queue_delete(name)
-        channel.exchange_delete(f"{queue}.dlx")
+        channel.exchange_delete(spec.dead_letter_exchange)
     for exchange in (names["consent_exchange"], names["registry_exchange"]):
-        channel.queue_delete(f"{exchange}.unrouted")
+        channel.queue_delete(unrouted_queue(exchange))
         channel.exchange_delete(exchange)
         channel.exchange_delete(f"{exchange}.unrouted")
     connection.close()

@@ -47,3 +47,25 @@ def test_the_access_log_takes_listed_dossiers_and_no_other_kind_after_migrating_
         insert_entry("4", "something_else")
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+
+
+def test_the_migrate_command_brings_a_fresh_database_to_the_newest_revision(databases):
+    import os
+    import subprocess
+    import sys
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+    from reporting.__main__ import MIGRATIONS
+    url = databases.new("reporting")
+    done = subprocess.run([sys.executable, "-m", "reporting", "migrate"], env={**os.environ, "DATABASE_URL": url},
+                          capture_output=True, text=True, timeout=60)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert (done.returncode, done.stdout) == (0, f"reporting: the database schema is at revision {head}\n"), done.stderr
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+    finally:
+        engine.dispose()

@@ -28,8 +28,9 @@ def message(data, *, event_type="pe.consent.granted.v1", event_id="e-1", body=No
 
 def test_the_queues_are_the_services_own_and_bound_to_the_exchanges():
     spec = consent_queue()
-    assert spec.name == "reporting.consent-events" and spec.bindings == (("pe.consent", "consent.#"),)
-    assert spec.dead_letter_queue == "reporting.consent-events.dead"
+    assert spec.name == "reporting.consent-events.v2" and spec.bindings == (("pe.consent", "consent.#"),)
+    assert spec.dead_letter_queue == "reporting.consent-events.v2.dead"
+    assert spec.replaces == "reporting.consent-events"  # the classic queue of earlier releases
     assert registry_queue().bindings == (("pe.registry", "registry.progress_updated"),)
 
 
