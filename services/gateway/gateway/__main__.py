@@ -59,6 +59,9 @@ class GatewayServer(BaseApplication):
         self.cfg.set("post_fork", self._post_fork)
         self.cfg.set("child_exit", _child_exit)
         self.cfg.set("proc_name", "pe-gateway")
+        # No gunicornc control socket: it would go to $HOME/.gunicorn, read-only in a container and
+        # one path for every gateway on a developer's machine, each taking it from the last.
+        self.cfg.set("control_socket_disable", True)
 
     def _post_fork(self, _server, _worker) -> None:
         # A worker inherits the master's metrics socket; only the master serves it.
