@@ -9,13 +9,15 @@ GENERATED := gen/python/.generated
 PROTOS := $(shell find protos -name '*.proto' | sort)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv gen lint-protos test run demo bench clean
+.PHONY: help venv gen lint-protos test run demo bench images clean
 
 help:
 	@echo "make run    start the whole stack (gateway on http://127.0.0.1:8080, docs at /api/docs)"
 	@echo "make test   run every test (unit, integration, system)"
 	@echo "make demo   fill a running stack (make run) with believable data; prints who can log in"
 	@echo "make bench  run the benchmarks; figures in var/bench/"
+	@echo "make images build local stand-ins of the stack's container images from Debian's packages"
+	@echo "            (no registry needed; root): docker compose --env-file deploy/images/local.env up"
 	@echo "make clean  remove the virtualenv, generated code and var/"
 
 venv: $(INSTALLED)
@@ -51,6 +53,10 @@ demo: gen
 
 bench: gen
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Starts a Docker engine if needed (deploy/docker/engine.sh), then builds deploy/images/local.env's images.
+images: $(INSTALLED)
+	VENV=$(VENV) bash deploy/images/build.sh $(IMAGES)
 
 clean:
 	rm -rf $(VENV) gen var
