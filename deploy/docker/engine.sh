@@ -30,8 +30,14 @@ ensure_packages() {
   fi
   need_root "installing Debian's docker.io"
   command -v apt-get >/dev/null 2>&1 || fail "dockerd is missing and there is no apt-get to install docker.io"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io >/dev/null
+  local log
+  log=$(mktemp)
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io; } >"$log" 2>&1; then
+    tail -n 20 "$log" >&2
+    rm -f "$log"
+    fail "installing docker.io failed"
+  fi
+  rm -f "$log"
   done_steps+=("installed docker.io")
 }
 
