@@ -171,7 +171,7 @@ def test_image_healthcheck_fails_when_nothing_listens(port_factory):
     assert result.returncode == 1 and "UNAVAILABLE" in result.stderr
 
 
-def test_image_healthcheck_follows_the_gateways_healthz():
+def test_image_healthcheck_follows_the_gateways_healthz(healthcheck_module, monkeypatch):
     state = {"status": 200}
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -187,8 +187,11 @@ def test_image_healthcheck_follows_the_gateways_healthz():
     try:
         port = str(server.server_address[1])
         assert _run_healthcheck("gateway", GATEWAY_PORT=port).returncode == 0
-        # Without an argument it falls back to PE_SERVICE when no `python -m` process is found.
-        assert _run_healthcheck(PE_SERVICE="gateway", GATEWAY_PORT=port).returncode == 0
+        # Without an argument, and no `python -m` process in the process table, it asks PE_SERVICE's.
+        monkeypatch.setattr(healthcheck_module, "running_service", lambda: None)
+        monkeypatch.setenv("PE_SERVICE", "gateway")
+        monkeypatch.setenv("GATEWAY_PORT", port)
+        assert healthcheck_module.main([]) == 0
         state["status"] = 503
         result = _run_healthcheck("gateway", GATEWAY_PORT=port)
         assert result.returncode == 1 and "503" in result.stderr
