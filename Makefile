@@ -9,7 +9,7 @@ GENERATED := gen/python/.generated
 PROTOS := $(shell find protos -name '*.proto' | sort)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv gen lint-protos test run demo bench deploy-tls clean
+.PHONY: help venv gen lint-protos test run demo bench deploy-tls images clean
 
 help:
 	@echo "make run    start the whole stack (gateway on http://127.0.0.1:8080, docs at /api/docs)"
@@ -17,6 +17,8 @@ help:
 	@echo "make demo   fill a running stack (make run) with believable data; prints who can log in"
 	@echo "make bench  run the benchmarks; figures in var/bench/"
 	@echo "make deploy-tls  a private CA, a certificate per process and identity's key-encryption key in deploy/tls/, for docker compose"
+	@echo "make images build local stand-ins of the stack's container images from Debian's packages"
+	@echo "            (no registry needed; root): docker compose --env-file deploy/images/local.env up"
 	@echo "make clean  remove the virtualenv, generated code and var/"
 
 venv: $(INSTALLED)
@@ -61,6 +63,9 @@ bench: gen
 deploy-tls: gen
 	$(BIN)/python -m svckit.pki deploy/tls gateway identity organisation consent reporting --key-mode 644
 	@test -s deploy/tls/identity-signing.kek || $(BIN)/python -m identity new-key-encryption-key > deploy/tls/identity-signing.kek
+# Starts a Docker engine if needed (deploy/docker/engine.sh), then builds deploy/images/local.env's images.
+images: $(INSTALLED)
+	VENV=$(VENV) bash deploy/images/build.sh $(IMAGES)
 
 clean:
 	rm -rf $(VENV) gen var

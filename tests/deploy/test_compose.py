@@ -35,6 +35,12 @@ INFRASTRUCTURE = ["rabbitmq", "postgres", "mailpit", "redis", "prometheus"]
 GATEWAY_METRICS_PORT = 9100
 AMQP_URL = "amqp://guest:guest@rabbitmq:5672/%2F"
 PYTHON_M = re.compile(r"\bpython3?\s+-m\s+([A-Za-z_][\w.]*)")
+# Every image of the stack that is not built here: the variable that names it and its official default.
+OFFICIAL_IMAGES = {"rabbitmq": ("RABBITMQ_IMAGE", "rabbitmq:3.13-management"),
+                   "postgres": ("POSTGRES_IMAGE", "postgres:16"),
+                   "mailpit": ("MAILPIT_IMAGE", "axllent/mailpit"),
+                   "prometheus": ("PROMETHEUS_IMAGE", "prom/prometheus")}
+IMAGE_VARIABLE = re.compile(r"^\$\{([A-Z][A-Z0-9_]*_IMAGE):-([^}]+)\}$")
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -148,14 +154,14 @@ def test_compose_file_is_valid_against_the_compose_spec():
 def test_every_process_and_the_infrastructure_are_in_the_stack(compose):
     services = compose["services"]
     assert set(PE_SERVICES + INFRASTRUCTURE) <= set(services), sorted(services)
-    assert services["rabbitmq"]["image"].startswith("rabbitmq:3.13-management")
-    assert services["postgres"]["image"].startswith("postgres:16")
-    assert services["mailpit"]["image"].startswith("axllent/mailpit")
+    for name, (variable, official) in OFFICIAL_IMAGES.items():
+        # A user with a registry changes nothing: the variable's default is the official image.
+        assert IMAGE_VARIABLE.fullmatch(services[name]["image"]).groups() == (variable, official)
     assert services["redis"]["image"].startswith("redis:7")
-    assert services["prometheus"]["image"].startswith("prom/prometheus")
     for name in PE_SERVICES:
         build = services[name]["build"]
         assert build["dockerfile"] == "deploy/Dockerfile" and (ROOT / build["context"] / build["dockerfile"]).is_file()
+        assert build["args"] == {"PYTHON_IMAGE": "${PYTHON_IMAGE:-python:3.11-slim}"}
 
 
 def test_each_process_runs_its_own_module(compose):
@@ -233,7 +239,8 @@ def test_gateway_ports_environment_and_dependencies(compose):
 def test_infrastructure_healthchecks_and_published_ports(compose):
     services = compose["services"]
     assert "rabbitmq-diagnostics" in services["rabbitmq"]["healthcheck"]["test"]
-    assert "ping" in services["rabbitmq"]["healthcheck"]["test"]
+    # Healthy once AMQP accepts connections, not when the node merely runs (`ping`).
+    assert "check_port_connectivity" in services["rabbitmq"]["healthcheck"]["test"]
     assert "pg_isready" in services["postgres"]["healthcheck"]["test"]
     assert "healthcheck" in services["mailpit"]
     assert services["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]

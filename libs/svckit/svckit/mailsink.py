@@ -49,7 +49,7 @@ class Mail:
     subject: str
     text: str
     html: str
-    path: Path
+    path: Path | None = None  # the .eml file, when read from the sink's folder
 
     @property
     def links(self) -> list[str]:
