@@ -3,7 +3,8 @@
 The image runs any of the five processes (`python -m <name>`). This finds which one in the process table
 (or takes it as its argument, or from PE_SERVICE), reads that process's own settings from the container's
 environment (its config.py) for the port, and asks the process: the standard gRPC health service of
-identity, organisation, consent and reporting, GET /healthz of the gateway. Exit status 0 when healthy,
+identity, organisation, consent and reporting (over mutual TLS, with the container's certificate, as
+svckit.probe does), GET /healthz of the gateway. Exit status 0 when healthy,
 1 with one line saying why when not.
 
     python /app/healthcheck.py [identity|organisation|consent|reporting|gateway]
@@ -40,19 +41,13 @@ def running_service(proc: Path = Path("/proc")) -> str | None:
     return min(found)[1] if found else None
 
 
-def grpc_serving(address: str) -> str | None:
-    import grpc
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
+def grpc_serving(service: str, address: str, environ) -> str | None:
+    """Asked over mutual TLS with the container's own certificate, as svckit.probe asks."""
+    from svckit.config import Env
+    from svckit.probe import check
 
-    with grpc.insecure_channel(address) as channel:
-        try:
-            answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""),
-                                                                timeout=TIMEOUT_SECONDS)
-        except grpc.RpcError as error:
-            return f"gRPC health check on {address} failed: {error.code().name}"
-    if answer.status != health_pb2.HealthCheckResponse.SERVING:
-        return f"gRPC health on {address}: {health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)}"
-    return None
+    status = check(service, address, TIMEOUT_SECONDS, Env(environ))
+    return None if status == "SERVING" else f"gRPC health on {address}: {status}"
 
 
 def http_healthy(url: str) -> str | None:
@@ -70,7 +65,7 @@ def problem(service: str, environ) -> str | None:
     """Why the service is not healthy, or None when it is."""
     settings = importlib.import_module(f"{service}.config").load(environ)
     if hasattr(settings, "grpc_port"):
-        return grpc_serving(f"127.0.0.1:{settings.grpc_port}")
+        return grpc_serving(service, f"127.0.0.1:{settings.grpc_port}", environ)
     return http_healthy(f"http://127.0.0.1:{settings.port}/healthz")
 
 

@@ -137,37 +137,46 @@ def healthcheck_module():
 
 
 def _run_healthcheck(*args: str, **env: str) -> subprocess.CompletedProcess:
-    environ = {k: v for k, v in os.environ.items() if not k.endswith(("_PORT", "PE_SERVICE"))}
+    environ = {k: v for k, v in os.environ.items() if not k.endswith(("_PORT", "PE_SERVICE")) and
+               not k.startswith(("TLS_", "GRPC_"))}
     return subprocess.run([sys.executable, str(HEALTHCHECK), *args], env={**environ, **env},
                           capture_output=True, text=True, timeout=30)
 
 
-@pytest.fixture(scope="module")
-def health_server():
+@pytest.fixture
+def health_server(certificates):
+    """A gRPC health service over mutual TLS with the certificate of the process it stands in for."""
     import grpc
     from grpc_health.v1 import health, health_pb2_grpc
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    servicer = health.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    yield servicer, port
-    server.stop(0)
+    servers = []
+
+    def serve(service: str):
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        servicer = health.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+        port = server.add_secure_port("127.0.0.1:0", certificates.tls(service).server_credentials())
+        server.start()
+        servers.append(server)
+        return servicer, port
+    yield serve
+    for server in servers:
+        server.stop(0)
 
 
 @pytest.mark.parametrize("service", ["identity", "organisation", "consent", "reporting"])
-def test_image_healthcheck_asks_the_grpc_service_on_its_configured_port(health_server, service):
+def test_image_healthcheck_asks_the_grpc_service_on_its_configured_port(health_server, certificates, service):
     from grpc_health.v1 import health_pb2
-    servicer, port = health_server
+    servicer, port = health_server(service)
+    own = certificates.env(service)
     servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-    assert _run_healthcheck(service, GRPC_PORT=str(port)).returncode == 0
+    assert _run_healthcheck(service, GRPC_PORT=str(port), **own).returncode == 0
     servicer.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
-    result = _run_healthcheck(service, GRPC_PORT=str(port))
+    result = _run_healthcheck(service, GRPC_PORT=str(port), **own)
     assert result.returncode == 1 and "NOT_SERVING" in result.stderr
 
 
-def test_image_healthcheck_fails_when_nothing_listens(port_factory):
-    result = _run_healthcheck("consent", GRPC_PORT=str(port_factory()))
+def test_image_healthcheck_fails_when_nothing_listens(port_factory, certificates):
+    result = _run_healthcheck("consent", GRPC_PORT=str(port_factory()), **certificates.env("consent"))
     assert result.returncode == 1 and "UNAVAILABLE" in result.stderr
 
 
