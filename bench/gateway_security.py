@@ -345,7 +345,10 @@ def gateway_security(quick: bool) -> Comparison:
                                                    "session check than without"),
         details={"placement": placement, "targets": targets, "session_checks_per_read": asks_per_read,
                  "read_p50_ratios_median_of_rounds": _median_ratios(reads_by_round),
-                 "cpu_per_read_us": cpu_per_read, "setup_s": round(setup_s, 1),
+                 "cpu_per_read_us": cpu_per_read,
+                 "cpu_per_read_over_bare": {side: round(cpu_per_read[side]["all"] / cpu_per_read[BARE]["all"], 3)
+                                            for side in (SECURED, UNCACHED)},
+                 "setup_s": round(setup_s, 1),
                  "by_round": {"logins": logins_by_round, "reads": reads_by_round}},
         notes=["A dossier read is JWT verification, the session check (secured: CheckSession at identity unless "
                "this worker found the session live within SESSION_CHECK_SECONDS), ListMemberships at organisation, "
