@@ -18,6 +18,7 @@ on all alike.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import statistics
 import sys
@@ -213,7 +214,9 @@ def read_rounds(reads: dict[str, DossierReads], sizes: dict) -> tuple[dict, dict
             cpu_before = {process: cpu_seconds(pids) for process, pids in reader.pids.items()}
             part = reader.round(per_round)
             for process, pids in reader.pids.items():
-                cpu[side][process] += (cpu_seconds(pids) or 0.0) - (cpu_before[process] or 0.0)
+                after = cpu_seconds(pids)
+                known = after is not None and cpu_before[process] is not None  # None: a process went away
+                cpu[side][process] += after - cpu_before[process] if known else math.nan
             asked[side] += session_checks(reader.stack) - checks_before
             samples[side].append(part)
             figures = latency_figures(part)
@@ -223,7 +226,7 @@ def read_rounds(reads: dict[str, DossierReads], sizes: dict) -> tuple[dict, dict
         rounds.append(row)
     total = per_round * sizes["read_rounds"]
     asks_per_read = {side: round(asked[side] / total, 3) for side in reads}
-    cpu_per_read = {side: {process: round(spent / total * 1e6) for process, spent in by_process.items()}
+    cpu_per_read = {side: {process: spent / total * 1e6 for process, spent in by_process.items()}
                     for side, by_process in cpu.items()}
     for by_process in cpu_per_read.values():
         by_process["all"] = sum(by_process.values())
