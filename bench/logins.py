@@ -7,19 +7,14 @@ run: what the machine can do at best. The figure is gateway logins/s over raw ve
 """
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import sys
 import tempfile
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 
+from bench._gateway_client import password_login, timed
 from bench.harness import REPO_ROOT, Comparison, Side, Target, benchmark
 
 sys.path.insert(0, str(REPO_ROOT / "tests"))
@@ -33,40 +28,10 @@ QUICK = {"logins": 24, "verifies": 24, "rounds": 2}
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 
 
-def _timed(task, count: int, workers: int) -> float:
-    """Seconds for `count` calls of task, `workers` at a time."""
-    started = time.perf_counter()
-    with ThreadPoolExecutor(workers) as pool:
-        for result in pool.map(lambda _: task(), range(count)):
-            assert result
-    return time.perf_counter() - started
-
-
 def _raw_verify():
     hasher = PasswordHasher(memory_cost=19 * 1024, time_cost=2, parallelism=1)
     stored = hasher.hash(PASSWORD)
     return lambda: hasher.verify(stored, PASSWORD)
-
-
-def _gateway_login(stack, username: str):
-    address = urlsplit(stack.gateway_url)
-    body = json.dumps({"username": username, "password": PASSWORD})
-    headers = {"Content-Type": "application/json"}
-    # One kept-alive HTTP connection per client thread, as a browser keeps one. The standard
-    # library's client, because the client shares the machine's cores with the stack and
-    # `requests` costs about a millisecond of CPU per call, which would be charged to the stack.
-    local = threading.local()
-
-    def login():
-        if not hasattr(local, "connection"):
-            local.connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
-        local.connection.request("POST", "/api/v1/sessions", body=body, headers=headers)
-        response = local.connection.getresponse()
-        response.read()
-        return response.status == 201
-    for _ in range(3):
-        assert login()
-    return login
 
 
 def _rates(login, verify, sizes: dict, clients: int, threads: int) -> tuple[float, float, list[dict]]:
@@ -78,7 +43,7 @@ def _rates(login, verify, sizes: dict, clients: int, threads: int) -> tuple[floa
         sides = [("gateway", login, logins, clients), ("raw", verify, verifies, threads)]
         row = {}
         for name, task, count, workers in (sides if r % 2 == 0 else sides[::-1]):
-            elapsed = _timed(task, count, workers)
+            elapsed = timed(task, count, workers)
             seconds[name] += elapsed
             row[name] = round(count / elapsed, 1)
         row["ratio"] = round(row["gateway"] / row["raw"], 3)
@@ -102,8 +67,8 @@ def logins(quick: bool) -> Comparison:
             stack.start()
             try:
                 operator = create_operator(stack, Mailbox(stack.folder / "mail"))
-                gateway_rate, raw_rate, rounds = _rates(_gateway_login(stack, operator.username), _raw_verify(),
-                                                        sizes, clients, workers)
+                login = password_login(stack.gateway_url, operator.username, PASSWORD)
+                gateway_rate, raw_rate, rounds = _rates(login, _raw_verify(), sizes, clients, workers)
             finally:
                 stack.stop()
     finally:

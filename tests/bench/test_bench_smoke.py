@@ -85,3 +85,23 @@ def test_consent_events_quick_runs_and_writes_its_figures(amqp_url):
     assert all(lost == 0 for lost in result["details"]["lost"].values()), result["details"]["lost"]
     for kind, spent in result["details"]["cpu_ms_per_message"].items():
         assert spent["outbox"] > 0 and spent["pika"] > 0, (kind, spent)
+
+
+def test_gateway_security_quick_runs_and_writes_its_figures(amqp_url):
+    result = _run_quick("gateway_security")
+
+    assert result["name"] == "gateway_security"
+    assert result["quick"] is True
+    for side in ("secured", "bare"):
+        for figure in ("logins_per_s", "reads_per_s", "read_p50_us", "uncached_read_p50_us"):
+            assert result["sides"][side][figure] > 0, (side, figure)
+    assert result["ratio"]["figure"] == "read_p50_us"
+    assert result["ratios"]["read_p50_us"] == result["ratio"]["value"]
+    targets = result["details"]["targets"]
+    assert set(targets) == {"logins_per_s", "read_p50_us", "reads_per_s", "worst_case_read_p50_us",
+                            "worst_case_reads_per_s"}
+    assert all(target["met"] in (True, False) for target in targets.values()), targets
+    asked = result["details"]["session_checks_per_read"]
+    # the gateway that keeps no answer asks identity on every read; the bare one never asks
+    assert asked["secured, every read asks identity"] == 1.0 and asked["bare"] == 0.0
+    assert result["details"]["placement"].startswith("not pinned")

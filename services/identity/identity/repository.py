@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import (BigInteger, Column, ForeignKey, Index, Integer, LargeBinary, MetaData,
-                        String, Table, Text, and_, delete, func, insert, or_, select, update)
+                        String, Table, Text, and_, bindparam, delete, func, insert, or_, select, update)
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
@@ -162,6 +162,14 @@ event_outbox = event_outbox_table(metadata)
 
 _CLAIM_LINK_REQUESTS = Claim(link_requests, due=link_requests.c.request_id.is_not(None),
                              order_by=link_requests.c.requested_at)
+
+# The session check, which the gateway asks on most requests: built once, as building the
+# statement cost SQLAlchemy more than running it.
+_LIVE_SESSION = (select(sessions.c.session_id).join(accounts, accounts.c.account_id == sessions.c.account_id)
+                 .where(sessions.c.session_id == bindparam("session_id"),
+                        sessions.c.account_id == bindparam("account_id"),
+                        sessions.c.ended_at.is_(None), sessions.c.expires_at > bindparam("now", type_=UtcDateTime()),
+                        accounts.c.status == AccountStatus.ACTIVE.value, accounts.c.password_hash.is_not(None)))
 
 
 def utc(moment: datetime | None) -> datetime | None:
@@ -383,11 +391,7 @@ class Repository:
     def live_session(self, session_id: str, account_id: str, now: datetime) -> bool:
         """Not ended, not expired, of this account, and the account may still log in."""
         return self.connection.execute(
-            select(sessions.c.session_id).join(accounts, accounts.c.account_id == sessions.c.account_id)
-            .where(sessions.c.session_id == session_id, sessions.c.account_id == account_id,
-                   sessions.c.ended_at.is_(None), sessions.c.expires_at > now,
-                   accounts.c.status == AccountStatus.ACTIVE.value, accounts.c.password_hash.is_not(None))
-        ).first() is not None
+            _LIVE_SESSION, {"session_id": session_id, "account_id": account_id, "now": now}).first() is not None
 
     def session_ended(self, session_id: str) -> bool:
         return self.connection.execute(select(sessions.c.ended_at).where(

@@ -1,5 +1,6 @@
 """The gateway's channels against real gRPC servers on this machine, over mutual TLS: what /readyz
-reports."""
+reports, and that each worker keeps one channel and stub per service."""
+import os
 import time
 from concurrent import futures
 
@@ -62,6 +63,18 @@ def test_a_service_with_a_certificate_of_another_ca_is_unreachable(backends, cer
     finally:
         for server in servers:
             server.stop(0)
+def test_a_worker_makes_each_services_channel_and_stub_once_and_anew_after_a_fork(backends, monkeypatch):
+    backends, _ = backends
+    stub, channel = backends.stub("identity"), backends.channel("identity")
+    assert backends.stub("identity") is stub and backends.identity is stub and backends.channel("identity") is channel
+    assert backends.stub("consent") is not stub
+
+    forked = os.getpid() + 1
+    monkeypatch.setattr("gateway.backends.os.getpid", lambda: forked)  # a worker forked from this process
+    assert backends.stub("identity") is not stub and backends.channel("identity") is not channel
+    assert backends.stub("identity") is backends.stub("identity")
+
+
 def _token_from_a_key_the_gateway_must_fetch() -> str:
     import jwt
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
