@@ -50,7 +50,7 @@ def _identity(method: str, message):
 @blueprint.route("/me/password")
 class Password(MethodView):
     @authenticated
-    @blueprint.doc(security=BEARER)
+    @blueprint.doc(operationId="changePassword", security=BEARER)
     @blueprint.arguments(PasswordChangeSchema)
     @blueprint.response(204)
     @blueprint.alt_response(400, description="The current password is wrong, or the new one is too weak")
@@ -65,7 +65,7 @@ class Password(MethodView):
 @blueprint.route("/me/email-changes")
 class EmailChanges(MethodView):
     @authenticated
-    @blueprint.doc(security=BEARER)
+    @blueprint.doc(operationId="requestEmailChange", security=BEARER)
     @blueprint.arguments(EmailChangeSchema)
     @blueprint.response(202, AcceptedSchema)
     @blueprint.alt_response(400, description="The current password is wrong, or the address is not one")
@@ -81,6 +81,7 @@ class EmailChanges(MethodView):
 
 @blueprint.route("/email-changes/confirmations")
 class EmailConfirmations(MethodView):
+    @blueprint.doc(operationId="confirmEmailChange")
     @blueprint.arguments(EmailConfirmationSchema)
     @blueprint.response(200, ConfirmedEmailSchema)
     @blueprint.alt_response(409, description="The link is unknown, used, voided or expired")

@@ -101,7 +101,7 @@ def _date(value: date | None):
 @blueprint.route("")
 class Consents(MethodView):
     @authenticated
-    @blueprint.doc(security=BEARER)
+    @blueprint.doc(operationId="listConsents", security=BEARER)
     @blueprint.arguments(ConsentQuerySchema, location="query")
     @blueprint.response(200, ConsentListSchema)
     def get(self, query):
@@ -113,7 +113,7 @@ class Consents(MethodView):
         return {"consents": [consent(c) for c in reply.consents], "next_page_token": reply.next_page_token}
 
     @authenticated
-    @blueprint.doc(security=BEARER)
+    @blueprint.doc(operationId="grantConsents", security=BEARER)
     @blueprint.arguments(GrantSchema)
     @blueprint.response(201, ConsentListSchema)
     @blueprint.alt_response(409, description="The organisation is not authorised")
@@ -134,7 +134,7 @@ class Consents(MethodView):
 @blueprint.route("/history")
 class ConsentHistory(MethodView):
     @authenticated
-    @blueprint.doc(security=BEARER)
+    @blueprint.doc(operationId="listConsentHistory", security=BEARER)
     @blueprint.arguments(PageQuerySchema, location="query")
     @blueprint.response(200, HistorySchema)
     def get(self, query):
@@ -148,7 +148,7 @@ class ConsentHistory(MethodView):
 @blueprint.route("/<uuid:consent_id>")
 class ConsentResource(MethodView):
     @authenticated
-    @blueprint.doc(security=BEARER)
+    @blueprint.doc(operationId="updateConsent", security=BEARER)
     @blueprint.arguments(EndDateSchema)
     @blueprint.response(200, ConsentSchema)
     def patch(self, form, consent_id):
@@ -162,7 +162,7 @@ class ConsentResource(MethodView):
 @blueprint.route("/<uuid:consent_id>/revoke")
 class ConsentRevoke(MethodView):
     @authenticated
-    @blueprint.doc(security=BEARER)
+    @blueprint.doc(operationId="revokeConsent", security=BEARER)
     @blueprint.response(200, ConsentSchema)
     def post(self, consent_id):
         """Revoke from now on. What was seen while the consent held stays legitimately seen."""

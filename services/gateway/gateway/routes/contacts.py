@@ -61,7 +61,7 @@ def _contact_of(organisation_id: str, contact_id: str) -> organisation_pb2.Conta
 @blueprint.route("")
 class Contacts(MethodView):
     @authenticated
-    @blueprint.doc(security=BEARER)
+    @blueprint.doc(operationId="listContacts", security=BEARER)
     @blueprint.arguments(PageQuerySchema, location="query")
     @blueprint.response(200, ContactPageSchema)
     def get(self, query, organisation_id):
@@ -79,7 +79,7 @@ class Contacts(MethodView):
         return {"contacts": [shape(c) for c in reply.contacts], "next_page_token": reply.next_page_token}
 
     @authenticated
-    @blueprint.doc(security=BEARER)
+    @blueprint.doc(operationId="createContact", security=BEARER)
     @blueprint.arguments(NewContactSchema)
     @blueprint.response(201, ContactSchema)
     @blueprint.alt_response(409, description="A second contact exists already, or the username is taken")
@@ -98,7 +98,7 @@ class Contacts(MethodView):
 @blueprint.route("/<uuid:contact_id>")
 class ContactResource(MethodView):
     @authenticated
-    @blueprint.doc(security=BEARER)
+    @blueprint.doc(operationId="getContact", security=BEARER)
     @blueprint.response(200, ContactSchema)
     def get(self, organisation_id, contact_id):
         """Managers and operator: one contact."""
@@ -106,7 +106,7 @@ class ContactResource(MethodView):
         return convert.contact(_contact_of(str(organisation_id), str(contact_id)))
 
     @authenticated
-    @blueprint.doc(security=BEARER)
+    @blueprint.doc(operationId="updateContact", security=BEARER)
     @blueprint.arguments(ContactUpdateSchema)
     @blueprint.response(200, ContactSchema)
     def patch(self, changes, organisation_id, contact_id):
@@ -125,7 +125,7 @@ class ContactResource(MethodView):
         return convert.contact(reply.contact)
 
     @authenticated
-    @blueprint.doc(security=BEARER)
+    @blueprint.doc(operationId="deleteContact", security=BEARER)
     @blueprint.response(204)
     @blueprint.alt_response(409, description="The administrator cannot be removed")
     def delete(self, organisation_id, contact_id):

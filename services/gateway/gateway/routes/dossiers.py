@@ -174,7 +174,7 @@ def _list_page(page_size: int, start: tuple[str, str] | None) -> tuple[list[dict
 @blueprint.route("/dossiers")
 class Dossiers(MethodView):
     @authenticated
-    @blueprint.doc(security=BEARER)
+    @blueprint.doc(operationId="listDossiers", security=BEARER)
     @blueprint.arguments(DossierListQuerySchema, location="query")
     @blueprint.response(200, DossierListSchema)
     def get(self, query):
@@ -201,7 +201,7 @@ def _own_dossier(professional_id: str) -> dict:
 @blueprint.route("/dossiers/<uuid:professional_id>")
 class DossierResource(MethodView):
     @authenticated
-    @blueprint.doc(security=BEARER)
+    @blueprint.doc(operationId="getDossier", security=BEARER)
     @blueprint.response(200, DossierSchema)
     @blueprint.alt_response(404, description="No dossier is granted to the caller, or it is another professional's "
                                              "(absent and refused look alike)")
@@ -232,7 +232,7 @@ class DossierResource(MethodView):
 @blueprint.route("/me/access-log")
 class AccessLog(MethodView):
     @authenticated
-    @blueprint.doc(security=BEARER)
+    @blueprint.doc(operationId="listAccessLog", security=BEARER)
     @blueprint.arguments(PageQuerySchema, location="query")
     @blueprint.response(200, AccessLogSchema)
     def get(self, query):

@@ -39,6 +39,7 @@ def _jwk(key_id: str, key) -> dict:
 
 @blueprint.route("/jwks.json")
 class Jwks(MethodView):
+    @blueprint.doc(operationId="getJwks")
     @blueprint.response(200, JwkSetSchema, headers={"Cache-Control": {
         "description": "As long as the gateway itself keeps the keys", "schema": {"type": "string"}}})
     def get(self):

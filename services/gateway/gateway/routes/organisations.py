@@ -64,7 +64,7 @@ def fetch(organisation_id: str) -> organisation_pb2.Organisation:
 @blueprint.route("")
 class Organisations(MethodView):
     @authenticated
-    @blueprint.doc(security=BEARER)
+    @blueprint.doc(operationId="listOrganisations", security=BEARER)
     @blueprint.arguments(OrganisationQuerySchema, location="query")
     @blueprint.response(200, OrganisationPageSchema)
     def get(self, query):
@@ -85,7 +85,7 @@ class Organisations(MethodView):
 @blueprint.route("/<uuid:organisation_id>")
 class OrganisationResource(MethodView):
     @authenticated
-    @blueprint.doc(security=BEARER)
+    @blueprint.doc(operationId="getOrganisation", security=BEARER)
     @blueprint.response(200, OrganisationSchema)
     @blueprint.alt_response(403, description="A contact without management rights")
     @blueprint.alt_response(404, description="No such organisation, or not visible to the caller")
@@ -101,7 +101,7 @@ class OrganisationResource(MethodView):
         return convert.organisation(fetch(organisation_id))
 
     @authenticated
-    @blueprint.doc(security=BEARER)
+    @blueprint.doc(operationId="updateOrganisation", security=BEARER)
     @blueprint.arguments(OrganisationUpdateSchema)
     @blueprint.response(200, OrganisationSchema)
     @blueprint.alt_response(403, description="Not the administrator or second contact")
@@ -128,7 +128,7 @@ class OptionalReason(ma.Schema):
 def _operator_decision(action: str, method: str, request_type, form_schema, refused_when: str, summary: str):
     """POST /organisations/{id}/<action>: one of the operator's decisions, recorded with who and why."""
     @authenticated
-    @blueprint.doc(security=BEARER, summary=summary)
+    @blueprint.doc(operationId=f"{action}Organisation", security=BEARER, summary=summary)
     @blueprint.arguments(form_schema)
     @blueprint.response(200, OrganisationSchema)
     @blueprint.alt_response(409, description=refused_when)
@@ -154,7 +154,7 @@ _operator_decision("suspend", "SuspendOrganisation", organisation_pb2.SuspendOrg
 @blueprint.route("/<uuid:organisation_id>/transitions")
 class Transitions(MethodView):
     @authenticated
-    @blueprint.doc(security=BEARER)
+    @blueprint.doc(operationId="listOrganisationTransitions", security=BEARER)
     @blueprint.response(200, TransitionListSchema)
     def get(self, organisation_id):
         """Operator, administrator and second contact: who changed the status, when and why."""

@@ -34,6 +34,7 @@ class PasswordSetResultSchema(ma.Schema):
 
 @blueprint.route("/password-setup-links")
 class PasswordSetupLinks(MethodView):
+    @blueprint.doc(operationId="requestPasswordSetupLink")
     @blueprint.arguments(LinkRequestSchema)
     @blueprint.response(202, AcceptedSchema)
     def post(self, form):
@@ -49,6 +50,7 @@ class PasswordSetupLinks(MethodView):
 
 @blueprint.route("/password-setups")
 class PasswordSetups(MethodView):
+    @blueprint.doc(operationId="completePasswordSetup")
     @blueprint.arguments(PasswordSetupSchema)
     @blueprint.response(200, PasswordSetResultSchema)
     @blueprint.alt_response(409, description="The link is unknown, used, voided or expired")

@@ -56,7 +56,7 @@ def _new_account(row: dict) -> identity_pb2.NewAccount:
 @blueprint.route("")
 class Professionals(MethodView):
     @authenticated
-    @blueprint.doc(security=BEARER)
+    @blueprint.doc(operationId="createProfessional", security=BEARER)
     @blueprint.arguments(NewProfessionalSchema)
     @blueprint.response(201, AccountSchema)
     @blueprint.alt_response(409, description="Username or PE registration number already in use")
@@ -93,7 +93,7 @@ def parse_csv(text: str) -> tuple[list[tuple[int, dict]], list[dict]]:
 @blueprint.route("/imports")
 class ProfessionalImports(MethodView):
     @authenticated
-    @blueprint.doc(security=BEARER, requestBody={"required": True, "content": {"text/csv": {"schema": {
+    @blueprint.doc(operationId="importProfessionals", security=BEARER, requestBody={"required": True, "content": {"text/csv": {"schema": {
         "type": "string", "example": "username,email,display_name,pe_registration_number,language\n"}}}})
     @blueprint.response(200, ImportResultSchema)
     def post(self):

@@ -49,6 +49,7 @@ def _request(form: dict, key: str) -> organisation_pb2.RegisterOrganisationReque
 
 @blueprint.route("")
 class Registrations(MethodView):
+    @blueprint.doc(operationId="createRegistration")
     @blueprint.arguments(RegistrationSchema)
     @blueprint.response(201, RegistrationResultSchema)
     @blueprint.alt_response(409, description="Chamber of Commerce number or username already in use")

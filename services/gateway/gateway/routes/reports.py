@@ -39,7 +39,7 @@ def _backends():
 @blueprint.route("/overview")
 class OverviewReport(MethodView):
     @authenticated
-    @blueprint.doc(security=BEARER, responses={200: {"description": "The report", "content": {
+    @blueprint.doc(operationId="getOverviewReport", security=BEARER, responses={200: {"description": "The report", "content": {
         "application/pdf": {}, "application/json": {},
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}})
     @blueprint.arguments(ReportQuerySchema, location="query")

@@ -72,6 +72,7 @@ def _identity(method: str, message):
 
 @blueprint.route("/sessions")
 class Sessions(MethodView):
+    @blueprint.doc(operationId="createSession")
     @blueprint.arguments(LoginSchema)
     @blueprint.response(201, TokensSchema)
     @blueprint.alt_response(401, description="Username or password is incorrect")
@@ -85,6 +86,7 @@ class Sessions(MethodView):
 
 @blueprint.route("/sessions/refresh")
 class SessionRefresh(MethodView):
+    @blueprint.doc(operationId="refreshSession")
     @blueprint.arguments(RefreshSchema)
     @blueprint.response(200, TokensSchema)
     @blueprint.alt_response(401, description="The refresh token is unknown, expired or was already used")
@@ -96,6 +98,7 @@ class SessionRefresh(MethodView):
 
 @blueprint.route("/sessions/revoke")
 class SessionRevoke(MethodView):
+    @blueprint.doc(operationId="revokeSession")
     @blueprint.arguments(RefreshSchema)
     @blueprint.response(204)
     def post(self, form):
@@ -106,7 +109,7 @@ class SessionRevoke(MethodView):
 @blueprint.route("/session")
 class Session(MethodView):
     @authenticated
-    @blueprint.doc(security=BEARER)
+    @blueprint.doc(operationId="getSession", security=BEARER)
     @blueprint.response(200, SessionSchema)
     @blueprint.alt_response(401, description="No valid access token")
     def get(self):
@@ -115,7 +118,7 @@ class Session(MethodView):
         return {"account_id": caller.account_id, "kind": caller.kind, "username": caller.username}
 
     @authenticated
-    @blueprint.doc(security=BEARER)
+    @blueprint.doc(operationId="deleteSession", security=BEARER)
     @blueprint.response(204)
     @blueprint.alt_response(401, description="No valid access token")
     def delete(self):
@@ -128,7 +131,7 @@ class Session(MethodView):
 @blueprint.route("/me")
 class Me(MethodView):
     @authenticated
-    @blueprint.doc(security=BEARER)
+    @blueprint.doc(operationId="getMe", security=BEARER)
     @blueprint.response(200, MeSchema)
     @blueprint.alt_response(401, description="No valid access token")
     def get(self):
