@@ -1,10 +1,11 @@
 #!/usr/bin/env sh
 # The system libraries the reporting service's PDFs need (WeasyPrint): Pango, PangoFT2 and a DejaVu font.
+# And Debian's Chromium, which the web pages' browser tests drive (Playwright, no browser download).
 # Installs them with apt-get when they are missing and this runs as root; otherwise says what to install.
 # Exit status: 0 when everything is there (or was installed), 1 when something is missing.
 set -eu
 
-PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core"
+PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core chromium"
 
 missing() {
   found=$(ldconfig -p 2>/dev/null || true)
@@ -14,14 +15,15 @@ missing() {
      && ! ls /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf >/dev/null 2>&1; then
     echo fonts-dejavu-core
   fi
+  command -v chromium >/dev/null 2>&1 || echo chromium
 }
 
 absent=$(missing | tr '\n' ' ' | sed 's/ *$//')
 if [ -z "$absent" ]; then
   if ! ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset\.so'; then
-    echo "system packages for PDF reports: present (optional: libharfbuzz-subset0 lets WeasyPrint subset fonts faster)"
+    echo "system packages for PDF reports and browser tests: present (optional: libharfbuzz-subset0 lets WeasyPrint subset fonts faster)"
   else
-    echo "system packages for PDF reports: present"
+    echo "system packages for PDF reports and browser tests: present"
   fi
   exit 0
 fi
