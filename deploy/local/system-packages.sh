@@ -1,10 +1,11 @@
 #!/usr/bin/env sh
-# The system libraries the reporting service's PDFs need (WeasyPrint): Pango, PangoFT2 and a DejaVu font.
+# The system libraries the reporting service's PDFs need (WeasyPrint): Pango, PangoFT2, a DejaVu font
+# for the text, and Noto fonts for the scripts DejaVu lacks and for emoji (every name renders).
 # Installs them with apt-get when they are missing and this runs as root; otherwise says what to install.
 # Exit status: 0 when everything is there (or was installed), 1 when something is missing.
 set -eu
 
-PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core"
+PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-noto-core fonts-noto-color-emoji"
 
 missing() {
   found=$(ldconfig -p 2>/dev/null || true)
@@ -14,6 +15,8 @@ missing() {
      && ! ls /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf >/dev/null 2>&1; then
     echo fonts-dejavu-core
   fi
+  ls /usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf >/dev/null 2>&1 || echo fonts-noto-core
+  ls /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf >/dev/null 2>&1 || echo fonts-noto-color-emoji
 }
 
 absent=$(missing | tr '\n' ' ' | sed 's/ *$//')
