@@ -113,6 +113,12 @@ class GrpcHost:
         """Health answers SERVING only from here on."""
         self._set_all(health_pb2.HealthCheckResponse.SERVING)
 
+    def set_serving(self, serving: bool) -> None:
+        """SERVING or NOT_SERVING after being ready, as what the service needs comes and goes
+        (svckit.database_watch); once draining, it stays NOT_SERVING."""
+        self._set_all(health_pb2.HealthCheckResponse.SERVING if serving
+                      else health_pb2.HealthCheckResponse.NOT_SERVING)
+
     def drain(self, grace_seconds: float) -> None:
         """Say NOT_SERVING so balancers stop sending, then finish calls in flight."""
         self._health.enter_graceful_shutdown()
