@@ -3,16 +3,19 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
-PACKAGES := libs/svckit services/identity services/organisation services/consent services/reporting services/gateway
+PACKAGES := libs/svckit services/identity services/organisation services/consent services/reporting services/gateway services/web
 INSTALLED := $(VENV)/.installed
 GENERATED := gen/python/.generated
+# The web's client of the gateway, generated from the gateway's OpenAPI document, and its npm assets.
+WEB_CLIENT := gen/web-client/.generated
+WEB_ASSETS := services/web/node_modules/.installed
 PROTOS := $(shell find protos -name '*.proto' | sort)
 
 .DEFAULT_GOAL := help
 .PHONY: help venv gen lint-protos test run demo bench deploy-tls images compose-test clean
 
 help:
-	@echo "make run    start the whole stack (gateway on http://127.0.0.1:8080, docs at /api/docs)"
+	@echo "make run    start the whole stack (web pages on http://127.0.0.1:8000, gateway on http://127.0.0.1:8080, docs at /api/docs)"
 	@echo "make test   run every test (unit, integration, system)"
 	@echo "make demo   fill a running stack (make run) with believable data; prints who can log in"
 	@echo "make bench  run the benchmarks; figures in var/bench/"
@@ -36,13 +39,26 @@ $(INSTALLED): constraints.txt requirements-dev.txt $(PACKAGES:%=%/pyproject.toml
 	@touch $@
 
 # Generated code is built here, never committed; a .pth file puts it on the venv's path.
-gen: $(GENERATED)
+gen: $(GENERATED) $(WEB_CLIENT) $(WEB_ASSETS)
 
 $(GENERATED): $(INSTALLED) $(PROTOS)
 	rm -rf gen/python && mkdir -p gen/python
 	$(BIN)/python -m grpc_tools.protoc -I protos --python_out=gen/python --pyi_out=gen/python \
 		--grpc_python_out=gen/python $(PROTOS)
 	$(BIN)/python -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "pe_generated.pth").write_text(str(pathlib.Path("gen/python").resolve()) + "\n")'
+	@touch $@
+
+$(WEB_CLIENT): $(INSTALLED) $(GENERATED) services/web/openapi-client.yaml $(shell find services/gateway/gateway -name '*.py')
+	rm -rf gen/web-client && mkdir -p gen/web-client
+	$(BIN)/python -m web.openapi_document gen/web-client/openapi.json
+	$(BIN)/openapi-python-client generate --path gen/web-client/openapi.json --meta none \
+		--output-path gen/web-client/pe_insight_client --config services/web/openapi-client.yaml
+	$(BIN)/python -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "pe_web_client.pth").write_text(str(pathlib.Path("gen/web-client").resolve()) + "\n")'
+	@touch $@
+
+# The pages' CSS (NL Design System) and axe-core for their tests, exactly as package-lock.json pins them.
+$(WEB_ASSETS): services/web/package.json services/web/package-lock.json
+	cd services/web && npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
 lint-protos: $(INSTALLED)
@@ -75,4 +91,4 @@ compose-test: gen deploy-tls images
 	VENV=$(VENV) bash deploy/compose/test.sh
 
 clean:
-	rm -rf $(VENV) gen var
+	rm -rf $(VENV) gen var services/web/node_modules
