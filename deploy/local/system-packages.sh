@@ -1,11 +1,12 @@
 #!/usr/bin/env sh
 # The system libraries the reporting service's PDFs need (WeasyPrint): Pango, PangoFT2, a DejaVu font
 # for the text, and Noto fonts for the scripts DejaVu lacks and for emoji (every name renders).
+# And Debian's Chromium, which the web pages' browser tests drive (Playwright, no browser download).
 # Installs them with apt-get when they are missing and this runs as root; otherwise says what to install.
 # Exit status: 0 when everything is there (or was installed), 1 when something is missing.
 set -eu
 
-PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-noto-core fonts-noto-color-emoji"
+PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-noto-core fonts-noto-color-emoji chromium"
 
 missing() {
   found=$(ldconfig -p 2>/dev/null || true)
@@ -17,14 +18,15 @@ missing() {
   fi
   ls /usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf >/dev/null 2>&1 || echo fonts-noto-core
   ls /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf >/dev/null 2>&1 || echo fonts-noto-color-emoji
+  command -v chromium >/dev/null 2>&1 || echo chromium
 }
 
 absent=$(missing | tr '\n' ' ' | sed 's/ *$//')
 if [ -z "$absent" ]; then
   if ! ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset\.so'; then
-    echo "system packages for PDF reports: present (optional: libharfbuzz-subset0 lets WeasyPrint subset fonts faster)"
+    echo "system packages for PDF reports and browser tests: present (optional: libharfbuzz-subset0 lets WeasyPrint subset fonts faster)"
   else
-    echo "system packages for PDF reports: present"
+    echo "system packages for PDF reports and browser tests: present"
   fi
   exit 0
 fi

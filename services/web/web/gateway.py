@@ -78,11 +78,14 @@ class GatewayApi:
                       raise_on_unexpected_status=False)
 
     def _send(self, operation, token: str | None, *args, **kwargs):
+        # The request as the generated operation builds it; the answer is read here as plain JSON
+        # rather than through the generated models, so that an answer the document describes wrongly
+        # (seen: an organisation as professionals see it) still shows the page.
         client = self._client(token)
         try:
             with client as open_client:
-                return operation.sync_detailed(*args, client=open_client, **kwargs)
-        except (httpx.HTTPError, ValueError):  # unreachable, or an answer that is not JSON
+                return open_client.get_httpx_client().request(**operation._get_kwargs(*args, **kwargs))
+        except httpx.HTTPError:
             raise ApiError.unreachable() from None
 
     def _call(self, operation, token: str | None, *args, **kwargs) -> Any:
