@@ -12,7 +12,7 @@ WEB_ASSETS := services/web/node_modules/.installed
 PROTOS := $(shell find protos -name '*.proto' | sort)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv gen lint-protos test run demo bench deploy-tls images clean
+.PHONY: help venv gen lint-protos test run demo bench deploy-tls images compose-test clean
 
 help:
 	@echo "make run    start the whole stack (web pages on http://127.0.0.1:8000, gateway on http://127.0.0.1:8080, docs at /api/docs)"
@@ -22,6 +22,8 @@ help:
 	@echo "make deploy-tls  a private CA, a certificate per process and identity's key-encryption key in deploy/tls/, for docker compose"
 	@echo "make images build local stand-ins of the stack's container images from Debian's packages"
 	@echo "            (no registry needed; root): docker compose --env-file deploy/images/local.env up"
+	@echo "make compose-test  the stack in containers (local images, 2 replicas of each process, nginx in"
+	@echo "            front) and the tests marked compose against it, then docker compose down -v (root)"
 	@echo "make clean  remove the virtualenv, generated code and var/"
 
 venv: $(INSTALLED)
@@ -82,6 +84,11 @@ deploy-tls: gen
 # Starts a Docker engine if needed (deploy/docker/engine.sh), then builds deploy/images/local.env's images.
 images: $(INSTALLED)
 	VENV=$(VENV) bash deploy/images/build.sh $(IMAGES)
+
+# The local images first (quick when they are current), then deploy/compose/test.sh: compose build, up
+# --wait, pytest -m compose, and always down -v. COMPOSE_TEST_PROFILE=ha runs the RabbitMQ cluster too.
+compose-test: gen deploy-tls images
+	VENV=$(VENV) bash deploy/compose/test.sh
 
 clean:
 	rm -rf $(VENV) gen var services/web/node_modules

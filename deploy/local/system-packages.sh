@@ -1,5 +1,6 @@
 #!/usr/bin/env sh
-# The system libraries the reporting service's PDFs need (WeasyPrint): Pango, PangoFT2 and a DejaVu font.
+# The system libraries the reporting service's PDFs need (WeasyPrint): Pango, PangoFT2, a DejaVu font
+# for the text, and Noto fonts for the scripts DejaVu lacks and for emoji (every name renders).
 # And Debian's Chromium, which the web pages' browser tests drive (Playwright, no browser download),
 # and npm for the pages' CSS when the machine has none.
 # Installs them with apt-get when they are missing and this runs as root; otherwise says what to install.
@@ -14,6 +15,8 @@ missing() {
      && ! ls /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf >/dev/null 2>&1; then
     echo fonts-dejavu-core
   fi
+  ls /usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf >/dev/null 2>&1 || echo fonts-noto-core
+  ls /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf >/dev/null 2>&1 || echo fonts-noto-color-emoji
   command -v chromium >/dev/null 2>&1 || echo chromium
   command -v npm >/dev/null 2>&1 || echo npm  # the web pages' CSS and axe-core (npm ci)
 }

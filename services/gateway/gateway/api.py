@@ -6,19 +6,13 @@ import json
 import marshmallow as ma
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
+from flask import abort
 from webargs.core import missing
-from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import FlaskParser, is_json_request
 
+from gateway.contract import ErrorResponsesPlugin, ProblemSchema
 from gateway.problems import flatten_validation_messages, problem
-
-
-class ProblemSchema(ma.Schema):
-    """RFC 9457 problem details."""
-    type = ma.fields.String(metadata={"example": "urn:pe-insight:problem:validation-error"})
-    title = ma.fields.String()
-    status = ma.fields.Integer()
-    detail = ma.fields.String()
-    errors = ma.fields.List(ma.fields.Dict(), metadata={"description": "Fields at fault: {field, message}"})
+from gateway.schemas import PublicOrganisationSchema
 
 
 class Parser(FlaskParser):
@@ -28,6 +22,9 @@ class Parser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 400
 
     def _raw_load_json(self, req):
+        if not is_json_request(req) and (req.content_length or req.mimetype):
+            # A body of another type would otherwise read as no body at all ("field is required").
+            abort(problem(415, "send the body as application/json", slug="unsupported-media-type"))
         try:
             data = super()._raw_load_json(req)
         except RecursionError:
@@ -100,6 +97,13 @@ class Blueprint(SmorestBlueprint):
 
 class Api(SmorestApi):
     ERROR_SCHEMA = ProblemSchema
+    # Each operation lists its own errors (gateway.contract), none a catch-all.
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def __init__(self, app):
+        super().__init__(app, spec_kwargs={"extra_plugins": [ErrorResponsesPlugin()]})
+        # Named in the document by hand (an answer that is one of two shapes), so registered here.
+        self.spec.components.schema("PublicOrganisation", schema=PublicOrganisationSchema)
 
     def handle_http_exception(self, error):
         data = getattr(error, "data", None) or {}
@@ -108,4 +112,6 @@ class Api(SmorestApi):
             return problem(error.code, data.get("message") or "the request has invalid fields",
                            slug="validation-error", errors=flatten_validation_messages(messages))
         detail = data.get("message") or (error.description if error.code != 500 else None)
-        return problem(error.code, detail, headers=data.get("headers"))
+        # Werkzeug's own headers for the error: Allow on a 405, WWW-Authenticate on a 401.
+        headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
+        return problem(error.code, detail, headers={**headers, **(data.get("headers") or {})})

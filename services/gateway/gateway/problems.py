@@ -101,5 +101,7 @@ def from_rpc_error(error: grpc.RpcError) -> Response:
     errors = [{"field": name, "message": text} for name, text in violations.items()] or None
     reason = error_reason(error)
     headers = {"Retry-After": _retry_after(error)} if status in (429, 503) else None
+    if status == 401:  # RFC 9110: a 401 says how to authenticate
+        headers = {"WWW-Authenticate": 'Bearer realm="pe-insight"'}
     slug = reason.lower().replace("_", "-") if reason else None
     return problem(status, error.details() or None, slug=slug, errors=errors, headers=headers)

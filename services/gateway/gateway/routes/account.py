@@ -13,18 +13,18 @@ from marshmallow import validate
 from gateway.api import Blueprint
 from gateway.auth import authenticated
 from gateway.routes.passwords import AcceptedSchema
-from gateway.schemas import Email
+from gateway.schemas import NEW_PASSWORD, NO_NUL, Email
 from pe.identity.v1 import identity_pb2
 
 blueprint = Blueprint("account", __name__, url_prefix="/api/v1",
                       description="The caller's own password and login e-mail.")
 BEARER = [{"bearerAuth": []}]
-PASSWORD = validate.Length(min=1, max=1024)
+PASSWORD = [validate.Length(min=1, max=1024), NO_NUL]
 
 
 class PasswordChangeSchema(ma.Schema):
     current_password = ma.fields.String(required=True, validate=PASSWORD)
-    new_password = ma.fields.String(required=True, validate=PASSWORD,
+    new_password = ma.fields.String(required=True, validate=NEW_PASSWORD,
                                     metadata={"description": "12 to 128 characters, not a common password"})
 
 
@@ -34,7 +34,7 @@ class EmailChangeSchema(ma.Schema):
 
 
 class EmailConfirmationSchema(ma.Schema):
-    token = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    token = ma.fields.String(required=True, validate=[validate.Length(min=1, max=200), NO_NUL])
 
 
 class ConfirmedEmailSchema(ma.Schema):

@@ -16,7 +16,7 @@ from gateway import convert
 from gateway.api import Blueprint
 from gateway.auth import authenticated
 from gateway.permissions import PROFESSIONAL, require_kind
-from gateway.schemas import LATEST_END_DATE, PageQuerySchema, idempotency_key
+from gateway.schemas import IDEMPOTENCY_KEY, LATEST_END_DATE, PageQuerySchema, idempotency_key
 from pe.consent.v1 import consent_pb2
 from pe.identity.v1 import identity_pb2
 
@@ -113,7 +113,7 @@ class Consents(MethodView):
         return {"consents": [consent(c) for c in reply.consents], "next_page_token": reply.next_page_token}
 
     @authenticated
-    @blueprint.doc(operationId="grantConsents", security=BEARER)
+    @blueprint.doc(operationId="grantConsents", security=BEARER, parameters=[IDEMPOTENCY_KEY])
     @blueprint.arguments(GrantSchema)
     @blueprint.response(201, ConsentListSchema)
     @blueprint.alt_response(409, description="The organisation is not authorised")

@@ -12,8 +12,8 @@ from gateway.auth import authenticated
 from gateway.permissions import (PROFESSIONAL, is_visible_to_professionals, principal, require_manager,
                                  require_manager_or_operator)
 from gateway.routes.organisations import call, fetch
-from gateway.schemas import (LANGUAGE, NAME, PHONE, USERNAME, ContactSchema, Email, PageQuerySchema,
-                             idempotency_key)
+from gateway.schemas import (IDEMPOTENCY_KEY, LANGUAGE, LINE, NAME, OPTIONAL_LINE, OPTIONAL_PHONE, PHONE_RULES,
+                             USERNAME, ContactSchema, Email, PageQuerySchema, idempotency_key)
 from pe.organisation.v1 import organisation_pb2
 
 blueprint = Blueprint("contacts", __name__, url_prefix="/api/v1/organisations/<uuid:organisation_id>/contacts",
@@ -26,8 +26,8 @@ class NewContactSchema(ma.Schema):
     role = ma.fields.String(required=True, validate=validate.OneOf(ADDABLE_ROLES))
     name = ma.fields.String(required=True, validate=NAME)
     email = Email(required=True)
-    phone = ma.fields.String(load_default="", validate=validate.Length(max=30))
-    department_name = ma.fields.String(load_default="", validate=validate.Length(max=100),
+    phone = ma.fields.String(load_default="", validate=[validate.Length(max=30), OPTIONAL_PHONE])
+    department_name = ma.fields.String(load_default="", validate=[validate.Length(max=100), OPTIONAL_LINE],
                                        metadata={"description": "Required for a department, such as 'HR'"})
     username = ma.fields.String(required=True, validate=USERNAME)
     language = ma.fields.String(load_default="nl", validate=LANGUAGE)
@@ -37,8 +37,8 @@ class ContactUpdateSchema(ma.Schema):
     role = ma.fields.String(validate=validate.OneOf(ADDABLE_ROLES))
     name = ma.fields.String(validate=NAME)
     email = Email()
-    phone = ma.fields.String(validate=PHONE)
-    department_name = ma.fields.String(validate=validate.Length(max=100))
+    phone = ma.fields.String(validate=PHONE_RULES)
+    department_name = ma.fields.String(validate=[validate.Length(max=100), LINE])
 
 
 class ContactPageSchema(ma.Schema):
@@ -79,7 +79,7 @@ class Contacts(MethodView):
         return {"contacts": [shape(c) for c in reply.contacts], "next_page_token": reply.next_page_token}
 
     @authenticated
-    @blueprint.doc(operationId="createContact", security=BEARER)
+    @blueprint.doc(operationId="createContact", security=BEARER, parameters=[IDEMPOTENCY_KEY])
     @blueprint.arguments(NewContactSchema)
     @blueprint.response(201, ContactSchema)
     @blueprint.alt_response(409, description="A second contact exists already, or the username is taken")

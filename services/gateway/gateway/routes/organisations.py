@@ -11,8 +11,8 @@ from gateway.api import Blueprint
 from gateway.auth import authenticated
 from gateway.permissions import (OPERATOR, PROFESSIONAL, is_visible_to_professionals, principal,
                                  require_kind, require_manager, require_manager_or_operator)
-from gateway.schemas import (NAME, PHONE, AddressSchema, Email, OrganisationSchema, PageQuerySchema,
-                             ReasonSchema)
+from gateway.schemas import (NAME, NO_NUL, PHONE_RULES, AddressSchema, Email, OrganisationSchema, PageQuerySchema,
+                             PublicOrganisationSchema, ReasonSchema)
 from pe.organisation.v1 import organisation_pb2
 
 blueprint = Blueprint("organisations", __name__, url_prefix="/api/v1/organisations",
@@ -24,20 +24,22 @@ STATUSES = ["pending", "authorised", "rejected", "suspended"]
 class OrganisationQuerySchema(PageQuerySchema):
     status = ma.fields.String(validate=validate.OneOf(STATUSES),
                               metadata={"description": "Operator only; professionals always see authorised ones"})
-    name = ma.fields.String(load_default="", validate=validate.Length(max=200))
-    city = ma.fields.String(load_default="", validate=validate.Length(max=100))
+    name = ma.fields.String(load_default="", validate=[validate.Length(max=200), NO_NUL])
+    city = ma.fields.String(load_default="", validate=[validate.Length(max=100), NO_NUL])
 
 
 class OrganisationPageSchema(ma.Schema):
     organisations = ma.fields.List(ma.fields.Dict(), metadata={
-        "description": "Full organisations for the operator; name and city for professionals"})
+        "description": "Full organisations for the operator; name and city for professionals",
+        "items": {"oneOf": [{"$ref": "#/components/schemas/Organisation"},
+                            {"$ref": "#/components/schemas/PublicOrganisation"}]}})
     next_page_token = ma.fields.String()
 
 
 class OrganisationUpdateSchema(ma.Schema):
     name = ma.fields.String(validate=NAME)
     visiting_address = ma.fields.Nested(AddressSchema)
-    phone = ma.fields.String(validate=PHONE)
+    phone = ma.fields.String(validate=PHONE_RULES)
     email = Email()
 
 
@@ -85,8 +87,11 @@ class Organisations(MethodView):
 @blueprint.route("/<uuid:organisation_id>")
 class OrganisationResource(MethodView):
     @authenticated
-    @blueprint.doc(operationId="getOrganisation", security=BEARER)
-    @blueprint.response(200, OrganisationSchema)
+    @blueprint.doc(operationId="getOrganisation", security=BEARER, responses={"200": {
+        "description": "The organisation; to professionals, its organisation_id, name and city only",
+        "content": {"application/json": {"schema": {"oneOf": [
+            {"$ref": "#/components/schemas/Organisation"}, {"$ref": "#/components/schemas/PublicOrganisation"}]}}}}})
+    @blueprint.response(200)
     @blueprint.alt_response(403, description="A contact without management rights")
     @blueprint.alt_response(404, description="No such organisation, or not visible to the caller")
     def get(self, organisation_id):
@@ -122,7 +127,7 @@ class OrganisationResource(MethodView):
 
 
 class OptionalReason(ma.Schema):
-    reason = ma.fields.String(load_default="", validate=validate.Length(max=1000))
+    reason = ma.fields.String(load_default="", validate=[validate.Length(max=1000), NO_NUL])
 
 
 def _operator_decision(action: str, method: str, request_type, form_schema, refused_when: str, summary: str):

@@ -7,6 +7,7 @@ from flask.views import MethodView
 from marshmallow import validate
 
 from gateway.api import Blueprint
+from gateway.schemas import NEW_PASSWORD, NO_NUL
 from pe.identity.v1 import identity_pb2
 
 blueprint = Blueprint("passwords", __name__, url_prefix="/api/v1",
@@ -14,7 +15,7 @@ blueprint = Blueprint("passwords", __name__, url_prefix="/api/v1",
 
 
 class LinkRequestSchema(ma.Schema):
-    username_or_email = ma.fields.String(required=True, validate=validate.Length(min=1, max=254))
+    username_or_email = ma.fields.String(required=True, validate=[validate.Length(min=1, max=254), NO_NUL])
 
 
 class AcceptedSchema(ma.Schema):
@@ -22,8 +23,8 @@ class AcceptedSchema(ma.Schema):
 
 
 class PasswordSetupSchema(ma.Schema):
-    token = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
-    password = ma.fields.String(required=True, validate=validate.Length(min=1, max=1024),
+    token = ma.fields.String(required=True, validate=[validate.Length(min=1, max=200), NO_NUL])
+    password = ma.fields.String(required=True, validate=NEW_PASSWORD,
                                 metadata={"description": "12 to 128 characters, not a common password"})
 
 

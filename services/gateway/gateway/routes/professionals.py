@@ -16,7 +16,8 @@ from gateway import convert
 from gateway.api import Blueprint
 from gateway.auth import authenticated
 from gateway.permissions import OPERATOR, require_kind
-from gateway.schemas import LANGUAGE, NAME, USERNAME, AccountSchema, Email, idempotency_key
+from gateway.schemas import (IDEMPOTENCY_KEY, LANGUAGE, NAME, PE_REGISTRATION_NUMBER, USERNAME, AccountSchema, Email,
+                             idempotency_key)
 from pe.identity.v1 import identity_pb2
 
 blueprint = Blueprint("professionals", __name__, url_prefix="/api/v1/professionals",
@@ -25,13 +26,20 @@ BEARER = [{"bearerAuth": []}]
 CSV_COLUMNS = ("username", "email", "display_name", "pe_registration_number", "language")
 MAX_IMPORT_ROWS = 5000
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
+IMPORT_DESCRIPTION = (
+    f"UTF-8 CSV (a byte-order mark is allowed) with a header row naming the columns username, email, "
+    f"display_name and pe_registration_number, and optionally language (nl, the default, or en); other "
+    f"columns are ignored. Each row follows the rules of a single professional (createProfessional). At most "
+    f"{MAX_IMPORT_ROWS} rows and {MAX_IMPORT_BYTES} bytes (413 beyond); each row is created or rejected on "
+    f"its own, the rejected ones listed with their line number.")
 
 
 class NewProfessionalSchema(ma.Schema):
     username = ma.fields.String(required=True, validate=USERNAME)
     email = Email(required=True)
     display_name = ma.fields.String(required=True, validate=NAME)
-    pe_registration_number = ma.fields.String(required=True, validate=validate.Length(min=1, max=32))
+    pe_registration_number = ma.fields.String(required=True, validate=PE_REGISTRATION_NUMBER,
+                                               metadata={"example": "PE-2024/0012"})
     language = ma.fields.String(load_default="nl", validate=LANGUAGE)
 
 
@@ -56,7 +64,7 @@ def _new_account(row: dict) -> identity_pb2.NewAccount:
 @blueprint.route("")
 class Professionals(MethodView):
     @authenticated
-    @blueprint.doc(operationId="createProfessional", security=BEARER)
+    @blueprint.doc(operationId="createProfessional", security=BEARER, parameters=[IDEMPOTENCY_KEY])
     @blueprint.arguments(NewProfessionalSchema)
     @blueprint.response(201, AccountSchema)
     @blueprint.alt_response(409, description="Username or PE registration number already in use")
@@ -93,8 +101,11 @@ def parse_csv(text: str) -> tuple[list[tuple[int, dict]], list[dict]]:
 @blueprint.route("/imports")
 class ProfessionalImports(MethodView):
     @authenticated
-    @blueprint.doc(operationId="importProfessionals", security=BEARER, requestBody={"required": True, "content": {"text/csv": {"schema": {
-        "type": "string", "example": "username,email,display_name,pe_registration_number,language\n"}}}})
+    @blueprint.doc(operationId="importProfessionals", security=BEARER, requestBody={
+        "required": True, "description": IMPORT_DESCRIPTION, "content": {"text/csv": {"schema": {
+            "type": "string", "maxLength": MAX_IMPORT_BYTES,
+            "example": "username,email,display_name,pe_registration_number,language\n"
+                       "jan.jansen,jan@example.nl,Jan Jansen,PE-2024/0012,nl\n"}}}})
     @blueprint.response(200, ImportResultSchema)
     def post(self):
         """Operator: create professional accounts from a CSV file; each row succeeds or fails alone."""

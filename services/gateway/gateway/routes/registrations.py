@@ -7,7 +7,8 @@ from flask.views import MethodView
 
 from gateway import convert
 from gateway.api import Blueprint
-from gateway.schemas import LANGUAGE, NAME, PHONE, USERNAME, Email, OrganisationSchema, idempotency_key
+from gateway.schemas import (IDEMPOTENCY_KEY, LANGUAGE, NAME, PHONE_RULES, USERNAME, Email, NewOrganisationSchema,
+                             idempotency_key)
 from pe.organisation.v1 import organisation_pb2
 
 blueprint = Blueprint("registrations", __name__, url_prefix="/api/v1/registrations",
@@ -17,13 +18,13 @@ blueprint = Blueprint("registrations", __name__, url_prefix="/api/v1/registratio
 class ApplicantSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=NAME)
     email = Email(required=True)
-    phone = ma.fields.String(required=True, validate=PHONE)
+    phone = ma.fields.String(required=True, validate=PHONE_RULES)
     username = ma.fields.String(required=True, validate=USERNAME)
     language = ma.fields.String(load_default="nl", validate=LANGUAGE)
 
 
 class RegistrationSchema(ma.Schema):
-    organisation = ma.fields.Nested(OrganisationSchema, required=True)
+    organisation = ma.fields.Nested(NewOrganisationSchema, required=True)
     applicant = ma.fields.Nested(ApplicantSchema, required=True)
 
 
@@ -49,7 +50,7 @@ def _request(form: dict, key: str) -> organisation_pb2.RegisterOrganisationReque
 
 @blueprint.route("")
 class Registrations(MethodView):
-    @blueprint.doc(operationId="createRegistration")
+    @blueprint.doc(operationId="createRegistration", parameters=[IDEMPOTENCY_KEY])
     @blueprint.arguments(RegistrationSchema)
     @blueprint.response(201, RegistrationResultSchema)
     @blueprint.alt_response(409, description="Chamber of Commerce number or username already in use")

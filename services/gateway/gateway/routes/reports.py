@@ -27,6 +27,67 @@ FORMATS = {"json": reporting_pb2.REPORT_FORMAT_JSON, "pdf": reporting_pb2.REPORT
 LATEST = 2 ** 62
 
 
+class ReportOrganisationSchema(ma.Schema):
+    organisation_id = ma.fields.String(required=True)
+    name = ma.fields.String(required=True, metadata={"description": "The name when the report was made"})
+
+
+class ReportRowSchema(ma.Schema):
+    professional_id = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    pe_registration_number = ma.fields.String(required=True)
+    period_start = ma.fields.Date(required=True, allow_none=True)
+    period_end = ma.fields.Date(required=True, allow_none=True)
+    points_earned = ma.fields.Float(required=True, allow_none=True)
+    points_required = ma.fields.Float(required=True, allow_none=True)
+    progress_percent = ma.fields.Float(required=True, allow_none=True)
+    status = ma.fields.String(required=True, metadata={
+        "enum": ["on_track", "behind", "dossier_submitted", "no_data"],
+        "description": "on_track and scope are defined in the report's definitions"})
+    renewal_submitted = ma.fields.Boolean(required=True, metadata={
+        "description": "Whether the dossier to renew the PE registration was submitted"})
+    renewal_submitted_date = ma.fields.Date(required=True, allow_none=True)
+    consent_valid_until = ma.fields.Date(required=True, allow_none=True, metadata={
+        "description": "The end date of the latest-ending valid consent; null when one has no end date"})
+    consent_without_end_date = ma.fields.Boolean(required=True)
+
+
+class ReportSummarySchema(ma.Schema):
+    professionals = ma.fields.Integer(required=True)
+    on_track = ma.fields.Integer(required=True)
+    behind = ma.fields.Integer(required=True)
+    dossier_submitted = ma.fields.Integer(required=True)
+    no_data = ma.fields.Integer(required=True)
+
+
+class ReportDefinitionsSchema(ma.Schema):
+    on_track = ma.fields.String(required=True)
+    scope = ma.fields.String(required=True)
+
+
+class OverviewReportSchema(ma.Schema):
+    """The overview report as JSON (format=json): only professionals with a valid consent to a contact
+    of the organisation; dates ISO 8601 and numbers plain, whatever the language."""
+    report_id = ma.fields.String(required=True, metadata={"description": "As in the X-Report-Id header"})
+    organisation = ma.fields.Nested(ReportOrganisationSchema, required=True)
+    generate_time = ma.fields.DateTime(required=True)
+    log_position = ma.fields.Integer(required=True, metadata={
+        "description": "The consent log position the report reflects, as in X-Consent-Log-Position"})
+    language = ma.fields.String(required=True, metadata={"enum": ["nl", "en"]})
+    professionals = ma.fields.List(ma.fields.Nested(ReportRowSchema), required=True)
+    summary = ma.fields.Nested(ReportSummarySchema, required=True)
+    definitions = ma.fields.Nested(ReportDefinitionsSchema, required=True)
+
+
+REPORT_HEADERS = {
+    "X-Report-Id": {"description": "The report's id, as the professionals' access logs name it",
+                    "schema": {"type": "string"}},
+    "X-Consent-Log-Position": {"description": "The consent log position the report reflects",
+                               "schema": {"type": "integer"}},
+    "Content-Disposition": {"description": "attachment, with the file's name", "schema": {"type": "string"}},
+}
+
+
 class ReportQuerySchema(ma.Schema):
     format = ma.fields.String(load_default="pdf", validate=validate.OneOf(sorted(FORMATS)))
     language = ma.fields.String(load_default="nl", validate=validate.OneOf(["nl", "en"]))
@@ -39,9 +100,12 @@ def _backends():
 @blueprint.route("/overview")
 class OverviewReport(MethodView):
     @authenticated
-    @blueprint.doc(operationId="getOverviewReport", security=BEARER, responses={200: {"description": "The report", "content": {
-        "application/pdf": {}, "application/json": {},
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}})
+    @blueprint.doc(operationId="getOverviewReport", security=BEARER, responses={200: {
+        "description": "The report, in the format asked for", "headers": REPORT_HEADERS, "content": {
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {"schema": OverviewReportSchema},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "schema": {"type": "string", "format": "binary"}}}}})
     @blueprint.arguments(ReportQuerySchema, location="query")
     @blueprint.alt_response(409, description="The organisation is not authorised")
     @blueprint.alt_response(503, description="The report data is catching up; try again after Retry-After")

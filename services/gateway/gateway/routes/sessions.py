@@ -12,7 +12,7 @@ from gateway import convert
 from gateway.api import Blueprint
 from gateway.auth import authenticated
 from gateway.permissions import memberships
-from gateway.schemas import AccountSchema
+from gateway.schemas import NO_NUL, AccountSchema
 from pe.identity.v1 import identity_pb2
 from pe.organisation.v1 import organisation_pb2
 
@@ -23,12 +23,12 @@ BEARER = [{"bearerAuth": []}]
 
 
 class LoginSchema(ma.Schema):
-    username = ma.fields.String(required=True, validate=validate.Length(min=1, max=254))
-    password = ma.fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    username = ma.fields.String(required=True, validate=[validate.Length(min=1, max=254), NO_NUL])
+    password = ma.fields.String(required=True, validate=[validate.Length(min=1, max=1024), NO_NUL])
 
 
 class RefreshSchema(ma.Schema):
-    refresh_token = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
+    refresh_token = ma.fields.String(required=True, validate=[validate.Length(min=1, max=500), NO_NUL])
 
 
 class TokensSchema(ma.Schema):

@@ -1,0 +1,109 @@
+"""The errors every operation of the OpenAPI document can answer, documented alike.
+
+An apispec plugin, so the routes say only what is particular to them (a 409 and its reason); what
+follows from an operation's shape is added here, the same way for all:
+
+- every operation calls a service behind the gateway: 502, 503 (with Retry-After) and 504;
+- a request body: 400 (invalid), 413 (too large) and 415 (not JSON, or not the type it takes);
+- query or header parameters: 400;
+- a path parameter: 404 (no such resource, or not the caller's to know of);
+- an access token: 401 (with WWW-Authenticate) and 403;
+- the routes counted per client address, and the routes that check a password: 429 (with Retry-After).
+
+Each error is RFC 9457 application/problem+json with the shared Problem schema.
+"""
+from __future__ import annotations
+
+from http import HTTPStatus
+
+import marshmallow as ma
+from apispec import BasePlugin
+
+from gateway import ratelimits
+from gateway.problems import PROBLEM_JSON
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+METHODS = ("get", "post", "put", "patch", "delete")
+# Identity slows down password guessing (RESOURCE_EXHAUSTED) wherever a password is checked.
+PASSWORD_CHECKS = {("post", "/api/v1/me/password"), ("post", "/api/v1/me/email-changes")}
+RATE_LIMITED = {(limit.method.lower(), limit.rule) for limit in ratelimits.LIMITS}
+
+RETRY_AFTER = {"description": "Seconds to wait before trying again", "schema": {"type": "integer", "minimum": 0}}
+HEADERS = {
+    401: {"WWW-Authenticate": {"description": "How to authenticate: Bearer",
+                               "schema": {"type": "string", "example": 'Bearer realm="pe-insight"'}}},
+    429: {"Retry-After": RETRY_AFTER},
+    503: {"Retry-After": RETRY_AFTER},
+}
+DESCRIPTIONS = {
+    400: "The request is malformed or has invalid fields (named in `errors`)",
+    401: "No valid access token, or the credentials sent are wrong",
+    403: "The caller's account or role may not do this",
+    404: "No such resource, or none the caller may know of",
+    409: "The request conflicts with the resource's state",
+    413: "The request body is too large",
+    415: "The request body is not of the media type this operation takes",
+    429: "Too many requests; see Retry-After",
+    502: "A service behind the gateway failed",
+    503: "A service behind the gateway is unavailable; see Retry-After",
+    504: "A service behind the gateway did not answer in time",
+}
+
+
+class FieldErrorSchema(ma.Schema):
+    field = ma.fields.String(required=True, metadata={"example": "organisation.visiting_address.postcode"})
+    message = ma.fields.String(required=True)
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details; further members may be added (RFC 9457 extensions)."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    type = ma.fields.String(required=True, metadata={"example": "urn:pe-insight:problem:validation-error"})
+    title = ma.fields.String(required=True)
+    status = ma.fields.Integer(required=True)
+    detail = ma.fields.String()
+    errors = ma.fields.List(ma.fields.Nested(FieldErrorSchema), metadata={"description": "The fields at fault"})
+
+
+def possible_errors(path: str, method: str, operation: dict) -> set[int]:
+    statuses = {502, 503, 504}
+    if "requestBody" in operation:
+        statuses |= {400, 413, 415}
+    if any(p.get("in") in ("query", "header") for p in operation.get("parameters", [])):
+        statuses.add(400)
+    if "{" in path:
+        statuses.add(404)
+    if operation.get("security"):
+        statuses |= {401, 403}
+    if (method, path) in RATE_LIMITED | PASSWORD_CHECKS:
+        statuses.add(429)
+    return statuses
+
+
+def problem_response(status: int, description: str | None = None) -> dict:
+    response = {"description": description or DESCRIPTIONS.get(status) or HTTPStatus(status).phrase,
+                "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}}
+    if status in HEADERS:
+        response["headers"] = HEADERS[status]
+    return response
+
+
+class ErrorResponsesPlugin(BasePlugin):
+    """Documents the errors each operation can answer as problem+json, keeping a route's own
+    description of an error (its reason) where it gives one."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for method, operation in (operations or {}).items():
+            if method not in METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.pop("default", None)
+            declared = {int(code) for code in responses if str(code).isdigit() and int(code) >= 400}
+            for status in sorted(declared | possible_errors(path, method, operation)):
+                given = responses.pop(status, None) or responses.get(str(status))
+                # A route's own words for the error; a reference (flask-smorest's generic one) has none.
+                described = given.get("description") if isinstance(given, dict) and "$ref" not in given else None
+                responses[str(status)] = problem_response(status, described)
