@@ -11,8 +11,9 @@ grows to gigabytes at 10,000 rows. What makes it several times faster and small:
   placed at the column's start under the <thead> cell of the same width: several times cheaper to
   lay out than a box per cell, and a field starts at its column whatever the text before it holds
   (emoji, right-to-left names, glyphs from fallback fonts), since no column depends on another's
-  width. A column clips its lines and ends a cut one with an ellipsis (text-overflow), measured by
-  WeasyPrint with the fonts that render it. Zebra stripes are one repeated 1x2 pixel image per page.
+  width. Texts are cut to their column between grapheme clusters, with DejaVu's advances and a
+  generous width for glyphs of fallback fonts, and a column clips with an ellipsis (text-overflow)
+  whatever the estimate lets through. Zebra stripes are one repeated 1x2 pixel image per page.
 * The pages are rendered in chunks (PDF_PAGES_PER_CHUNK, 40 by default, evened out so each worker
   gets the same number) as separate small documents, in a pool of worker processes (PDF_WORKERS),
   each chunk knowing its page numbers and the total. The server joins the chunk PDFs with pypdf
