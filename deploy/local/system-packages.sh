@@ -1,12 +1,11 @@
 #!/usr/bin/env sh
 # The system libraries the reporting service's PDFs need (WeasyPrint): Pango, PangoFT2, a DejaVu font
 # for the text, and Noto fonts for the scripts DejaVu lacks and for emoji (every name renders).
-# And Debian's Chromium, which the web pages' browser tests drive (Playwright, no browser download).
+# And Debian's Chromium, which the web pages' browser tests drive (Playwright, no browser download),
+# and npm for the pages' CSS when the machine has none.
 # Installs them with apt-get when they are missing and this runs as root; otherwise says what to install.
 # Exit status: 0 when everything is there (or was installed), 1 when something is missing.
 set -eu
-
-PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-noto-core fonts-noto-color-emoji chromium"
 
 missing() {
   found=$(ldconfig -p 2>/dev/null || true)
@@ -19,6 +18,7 @@ missing() {
   ls /usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf >/dev/null 2>&1 || echo fonts-noto-core
   ls /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf >/dev/null 2>&1 || echo fonts-noto-color-emoji
   command -v chromium >/dev/null 2>&1 || echo chromium
+  command -v npm >/dev/null 2>&1 || echo npm  # the web pages' CSS and axe-core (npm ci)
 }
 
 absent=$(missing | tr '\n' ' ' | sed 's/ *$//')
@@ -32,11 +32,11 @@ if [ -z "$absent" ]; then
 fi
 
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-  echo "installing for PDF reports: $absent"
-  apt-get update && apt-get install -y --no-install-recommends $PACKAGES
+  echo "installing for PDF reports and the web pages: $absent"
+  apt-get update && apt-get install -y --no-install-recommends $absent
   exit 0
 fi
 
-echo "PDF reports need system packages that are missing: $absent" >&2
-echo "install them as root, e.g.: apt-get update && apt-get install -y --no-install-recommends $PACKAGES" >&2
+echo "PDF reports and the web pages need system packages that are missing: $absent" >&2
+echo "install them as root, e.g.: apt-get update && apt-get install -y --no-install-recommends $absent" >&2
 exit 1

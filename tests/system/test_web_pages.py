@@ -14,7 +14,7 @@ import pytest
 import requests
 from playwright.sync_api import sync_playwright
 
-from support.api import PASSWORD, create_operator, unique
+from support.api import PASSWORD, add_contact, create_operator, create_professional, register, unique
 from support.resources import free_port
 from support.stack import ROOT
 
@@ -58,7 +58,10 @@ def web(stack, web_port):
 def browser():
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        # Headless, as root, and without Chromium's own calls home, which this machine's network refuses.
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
         yield browser
         browser.close()
 
@@ -67,8 +70,9 @@ class Visitor:
     """One person's browser: every page it lands on is screenshotted and checked with axe-core."""
 
     def __init__(self, browser, name: str):
+        # axe-core is put into each page by the test (bypass_csp: the pages themselves run no script).
         self.context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True,
-                                           accept_downloads=True)
+                                           accept_downloads=True, locale="nl-NL")
         self.page = self.context.new_page()
         self.name = name
         self.count = 0
@@ -114,6 +118,8 @@ def set_password_from_mail(visitor: Visitor, mailbox, web: str, email: str, user
 
 def log_in(visitor: Visitor, web: str, username: str) -> None:
     visitor.page.goto(f"{web}/login")
+    if visitor.count == 0:
+        visitor.check("login")
     visitor.fill({"username": username, "password": PASSWORD})
     visitor.submit("Inloggen")
     assert "Uitloggen" in visitor.page.content(), visitor.page.content()
@@ -143,6 +149,20 @@ def test_the_instruction_in_a_browser(stack, mailbox, web, browser, tmp_path):
     applicant.check("applied")
     set_password_from_mail(applicant, mailbox, web, email, username)
     applicant.check("organisation-pending")
+    assert "wacht op autorisatie" in page.content()
+    page.get_by_role("link", name="Gegevens wijzigen").click()
+    applicant.check("edit-organisation")
+    applicant.fill({"visiting_address.postcode": "", "phone": "0118 000 111"})
+    applicant.submit("Opslaan")
+    assert page.locator("#visiting_address-postcode-error").inner_text() == "Vul dit veld in, met hoogstens 10 tekens."
+    applicant.fill({"visiting_address.postcode": "4331 LK"})
+    applicant.submit("Opslaan")
+    assert "De gegevens van de organisatie zijn opgeslagen." in page.content() and "4331 LK" in page.content()
+    # English by choice, for the rest of the session.
+    page.get_by_role("button", name="English").click()
+    assert page.locator("html").get_attribute("lang") == "en" and "Change details" in page.content()
+    applicant.check("organisation-english")
+    page.get_by_role("button", name="Nederlands").click()
 
     operator_person = create_operator(stack, mailbox)
     operator = Visitor(browser, "operator")
@@ -170,6 +190,11 @@ def test_the_instruction_in_a_browser(stack, mailbox, web, browser, tmp_path):
         assert "is toegevoegd" in page.content(), page.content()
         people[role] = name
     admin.check("contacts-added")
+    page.get_by_role("link", name=f"Wijzigen: Contact {people['second_contact']}").click()
+    admin.check("edit-contact")
+    admin.fill({"phone": "0118 999 888"})
+    admin.submit("Opslaan")
+    assert "zijn opgeslagen" in page.content()
 
     # The operator creates a professional, who sets a password from the mail and logs in.
     operator.page.goto(f"{web}/operator/professionals/new")
@@ -183,6 +208,28 @@ def test_the_instruction_in_a_browser(stack, mailbox, web, browser, tmp_path):
     set_password_from_mail(professional, mailbox, web, f"{pro_name}@mail.example", pro_name)
     professional.check("dossier")
 
+    # More professionals from a CSV file: each row succeeds or fails on its own.
+    operator.page.goto(f"{web}/operator/professionals/import")
+    operator.check("import")
+    rows = [f"{unique('csv')},{unique('csv')}@mail.example,Carla Claassen,PE{int(time.time() * 1000) % 10**9 + 1},nl",
+            f"x,not-an-address,Dirk Dekker,PE{int(time.time() * 1000) % 10**9 + 2},nl"]
+    csv_path = tmp_path / "professionals.csv"
+    csv_path.write_text("username,email,display_name,pe_registration_number,language\n" + "\n".join(rows) + "\n")
+    operator.page.set_input_files("#file", str(csv_path))
+    operator.submit("Importeren")
+    assert "1 aangemaakt, 1 geweigerd." in operator.page.content()
+    assert "Carla Claassen" in operator.page.content()
+    operator.check("imported")
+
+    # Anyone who forgot the password asks for a link; the answer tells nothing about accounts.
+    anyone = Visitor(browser, "anyone")
+    anyone.page.goto(f"{web}/forgot-password")
+    anyone.check("forgot-password")
+    anyone.fill({"username_or_email": "nobody-at-all"})
+    anyone.submit("Link versturen")
+    assert "Als er een account bij hoort" in anyone.page.content()
+    anyone.check("link-sent")
+
     # Two grants: the second contact without end, the department until a date.
     until = date.today() + timedelta(days=60)
     ppage = professional.page
@@ -195,11 +242,15 @@ def test_the_instruction_in_a_browser(stack, mailbox, web, browser, tmp_path):
         label = "L&D" if role == "department" else f"Contact {people[role]}"
         ppage.get_by_label(re.compile(re.escape(label))).check()
         if end:
-            ppage.fill("#end_date", end)
+            ppage.fill("#end_date", date.fromisoformat(end).strftime("%d-%m-%Y"))
         professional.submit("Toestemming geven")
         assert "Toestemming gegeven" in ppage.content()
     professional.check("consents")
     assert until.strftime("%d-%m-%Y") in ppage.content()
+    later = until + timedelta(days=30)
+    ppage.fill("[id^='end-'][name='end_date'] >> nth=1", later.strftime("%d-%m-%Y"))
+    ppage.get_by_role("button", name="Einddatum opslaan").nth(1).click()
+    assert "De einddatum is gewijzigd." in ppage.content() and later.strftime("%d-%m-%Y") in ppage.content()
 
     # The department sets its password, finds the professional and opens the dossier.
     department = Visitor(browser, "department")
@@ -237,3 +288,67 @@ def test_the_instruction_in_a_browser(stack, mailbox, web, browser, tmp_path):
     assert response.status == 404
     assert "geen toegang" in department.page.content()
     department.check("refused")
+
+
+def tab_to(page, name: str, limit: int = 60) -> None:
+    """Press Tab until the focused element is the one named (its text, label or accessible name)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("""() => { const e = document.activeElement;
+            const label = e.id ? document.querySelector(`label[for="${e.id}"]`) : null;
+            return (label ? label.innerText : '') + '|' + (e.innerText || e.value || '') + '|' +
+                   (e.getAttribute('aria-label') || ''); }""")
+        if name in focused:
+            return
+    raise AssertionError(f"{name!r} cannot be reached with Tab")
+
+
+def follow(page, key: str) -> None:
+    """Press a key that leaves the page (a link or a form), and wait for the next one."""
+    with page.expect_navigation():
+        page.keyboard.press(key)
+
+
+def test_the_consent_flow_by_keyboard_alone(stack, mailbox, web, browser):
+    operator = create_operator(stack, mailbox)
+    organisation_id, admin = register(stack, mailbox, "Detacheerder Drenthe")
+    assert operator.api.post(f"/organisations/{organisation_id}/authorise", json={}).status_code == 200
+    contact = add_contact(stack, mailbox, admin, organisation_id, "contact")
+    professional = create_professional(stack, mailbox, operator, name="Kees Keyboard")
+    until = date.today() + timedelta(days=10)
+
+    visitor = Visitor(browser, "keyboard")
+    page = visitor.page
+    page.goto(f"{web}/login")
+    tab_to(page, "Gebruikersnaam")
+    page.keyboard.type(professional.username)
+    tab_to(page, "Wachtwoord")
+    page.keyboard.type(PASSWORD)
+    follow(page, "Enter")
+    tab_to(page, "Inzage werkgever")
+    follow(page, "Enter")
+    tab_to(page, "Toevoegen")
+    follow(page, "Enter")
+    tab_to(page, "Zoek op naam")
+    page.keyboard.type("Drenthe")
+    follow(page, "Enter")
+    tab_to(page, "Detacheerder Drenthe")
+    follow(page, "Enter")
+    tab_to(page, contact.username)  # the contact's checkbox, by its label
+    page.keyboard.press("Space")
+    tab_to(page, "Geautoriseerd tot")
+    page.keyboard.type(until.strftime("%d-%m-%Y"))
+    tab_to(page, "Toestemming geven")
+    follow(page, "Enter")
+    assert "Toestemming gegeven" in page.content(), page.content()
+    assert until.strftime("%d-%m-%Y") in page.content()
+    visitor.check("granted")
+    assert contact.api.get(f"/dossiers/{professional.account_id}").status_code == 200
+
+    tab_to(page, "Intrekken: ")
+    follow(page, "Enter")
+    visitor.check("revoke-confirm")
+    tab_to(page, "Ja, intrekken")
+    follow(page, "Enter")
+    assert "De toestemming is ingetrokken" in page.content()
+    assert contact.api.get(f"/dossiers/{professional.account_id}").status_code == 404

@@ -12,12 +12,16 @@ STYLE_SHEETS = {
     "components.css": "@utrecht/component-library-css/dist/index.css",
     "tokens.css": "@nl-design-system-unstable/voorbeeld-design-tokens/dist/theme.css",
 }
+# pe-insight's own design tokens (values of the components' custom properties), kept beside the pages.
+OWN_TOKENS = Path(__file__).resolve().parent / "tokens"
 
 blueprint = Blueprint("assets", __name__)
 
 
 @blueprint.route("/assets/<name>")
 def style_sheet(name: str):
+    if name == "pe-insight-tokens.css":
+        return send_from_directory(OWN_TOKENS, "pe-insight.css", mimetype="text/css", max_age=3600)
     path = STYLE_SHEETS.get(name)
     if path is None or not (NODE_MODULES / path).is_file():
         abort(404)

@@ -21,7 +21,8 @@ EN = {
     "Te veel pogingen achter elkaar. Probeer het over {seconds} seconden opnieuw.":
         "Too many attempts in a row. Try again in {seconds} seconds.",
     "Vul dit veld in.": "Fill in this field.", "Vul een geldig e-mailadres in.": "Enter a valid e-mail address.",
-    "Gebruik {0} tot {1} tekens.": "Use {0} to {1} characters.", "Gebruik minstens {0} tekens.": "Use at least {0} characters.",
+    "Gebruik {0} tot {1} tekens.": "Use {0} to {1} characters.",
+    "Vul dit veld in, met hoogstens {0} tekens.": "Fill in this field, with at most {0} characters.", "Gebruik minstens {0} tekens.": "Use at least {0} characters.",
     "Gebruik hoogstens {0} tekens.": "Use at most {0} characters.",
     "Dit wachtwoord is te vaak gebruikt; kies een moeilijker te raden wachtwoord.":
         "This password is too common; choose one that is harder to guess.",
@@ -176,12 +177,14 @@ EN = {
     "Nog geen wijzigingen.": "No changes yet.",
     "Stap 2 van 2: kies wie van {name} uw dossier mag inzien.": "Step 2 of 2: choose who at {name} may read your dossier.",
     "Contactpersonen en afdelingen": "Contacts and departments",
-    "Tot en met deze dag. Leeg laten: zonder einddatum, tot u intrekt.":
-        "Until and including this day. Leave empty: without end, until you revoke.",
+    "Tot en met deze dag, als dd-mm-jjjj (bijvoorbeeld 31-03-2027). Leeg laten: zonder einddatum, tot u intrekt.":
+        "Until and including this day, as dd-mm-yyyy (for example 31-03-2027). Leave empty: without end, until you revoke.",
     "Toestemming geven": "Give consent", "Andere organisatie kiezen": "Choose another organisation",
     "Weet u zeker dat u de toestemming voor {who} van {organisation} wilt intrekken?":
         "Are you sure you want to revoke the consent for {who} of {organisation}?",
     "Vanaf nu ziet deze contactpersoon uw dossier niet meer. Wat eerder met uw toestemming is ingezien, blijft ingezien; de geschiedenis blijft bewaard.":
         "From now on this contact no longer sees your dossier. What was seen earlier with your consent stays seen; the history is kept.",
     "Ja, intrekken": "Yes, revoke",
+    "Vul een datum in als dd-mm-jjjj, bijvoorbeeld 31-03-2027.": "Enter a date as dd-mm-yyyy, for example 31-03-2027.",
+    "dd-mm-jjjj; leeg: zonder einddatum": "dd-mm-yyyy; empty: without end date",
 }

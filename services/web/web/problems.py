@@ -17,6 +17,7 @@ _FIELD_MESSAGES: list[tuple[re.Pattern, str]] = [
     (re.compile(r"missing data for required field|field may not be (null|blank)|must not be empty", re.I),
      "Vul dit veld in."),
     (re.compile(r"not a valid email", re.I), "Vul een geldig e-mailadres in."),
+    (re.compile(r"length must be between 1 and (\d+)", re.I), "Vul dit veld in, met hoogstens {0} tekens."),
     (re.compile(r"length must be between (\d+) and (\d+)", re.I), "Gebruik {0} tot {1} tekens."),
     (re.compile(r"shorter than minimum length (\d+)|at least (\d+) characters", re.I), "Gebruik minstens {0} tekens."),
     (re.compile(r"longer than maximum length (\d+)|at most (\d+) characters", re.I), "Gebruik hoogstens {0} tekens."),

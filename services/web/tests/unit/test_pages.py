@@ -83,8 +83,9 @@ def test_security_headers_on_every_page(client):
 
 def test_every_dutch_text_has_its_english():
     root = Path(__file__).resolve().parents[2] / "web"
-    pattern = re.compile(r'''_\(\s*"((?:[^"\\]|\\.)*)"''')
-    texts = {m for path in list(root.rglob("*.html")) + list(root.rglob("pages/*.py")) for m in pattern.findall(path.read_text())}
+    pattern = re.compile(r'''_\(\s*"((?:[^"\\]|\\.)*)"|^\s*\(re\.compile\(.*?, "(.*?)"\),$|^\s*(?:\d+|"[a-z-]+"): "(.*?)",$''', re.M)
+    sources = list(root.rglob("*.html")) + list(root.rglob("pages/*.py")) + [root / "problems.py"]
+    texts = {text for path in sources for match in pattern.findall(path.read_text()) for text in match if text}
     assert texts and sorted(t for t in texts if t not in EN) == []
 
 
@@ -92,3 +93,21 @@ def test_forms_refuse_a_post_without_csrf_token(api):
     app = create_app(config.load({"DEVELOPMENT": "1"}), api=api, session_store=SimpleCache())
     response = app.test_client().post("/login", data={"username": "anna", "password": "pw"})
     assert response.status_code == 400 and api.calls == []
+
+
+def test_dates_are_typed_as_people_write_them():
+    from web.pages.professional import parse_date
+    assert parse_date("31-03-2027") == "2027-03-31" and parse_date("1-4-2027") == "2027-04-01"
+    assert parse_date("2027-03-31") == "2027-03-31" and parse_date(" ") is None
+    for bad in ("31-02-2027", "morgen", "2027/31/03"):
+        with pytest.raises(ValueError):
+            parse_date(bad)
+
+
+def test_a_grant_without_contact_or_with_a_bad_date_is_told_per_field(client, api):
+    client.post("/login", data={"username": "anna", "password": "pw"})
+    organisation = "6eb7c915-3d90-48ae-bd6c-a1ff803187db"
+    page = client.post(f"/consents/new/{organisation}", data={"end_date": "30-02-2027"}).get_data(as_text=True)
+    assert 'id="contact_ids-error">Kies minstens één contactpersoon of afdeling.' in page
+    assert 'id="end_date-error">Vul een datum in als dd-mm-jjjj' in page
+    assert not [call for call in api.calls if call[0] == "grant"]

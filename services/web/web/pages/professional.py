@@ -2,6 +2,9 @@
 the end date, the bin icon to revoke (after a confirmation), the history, and who read the dossier."""
 from __future__ import annotations
 
+import re
+from datetime import date
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from web import auth
@@ -11,6 +14,29 @@ from web.pages import form
 from web.problems import FormErrors, explain
 
 blueprint = Blueprint("professional", __name__)
+# Dates are typed as people write them (31-03-2027), in a text field: a browser's date field orders
+# its parts by the browser's language, not the page's, and is awkward by keyboard and screen reader.
+DUTCH_DATE = re.compile(r"^\s*(\d{1,2})[-/. ](\d{1,2})[-/. ](\d{4})\s*$")
+ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
+
+
+def parse_date(text: str) -> str | None:
+    """'31-03-2027' (or 2027-03-31) as 2027-03-31; empty as None; ValueError for anything else."""
+    if not text.strip():
+        return None
+    found = DUTCH_DATE.match(text)
+    if found:
+        day, month, year = (int(part) for part in found.groups())
+    else:
+        found = ISO_DATE.match(text)
+        if not found:
+            raise ValueError(text)
+        year, month, day = (int(part) for part in found.groups())
+    return date(year, month, day).isoformat()
+
+
+def _date_error() -> str:
+    return _("Vul een datum in als dd-mm-jjjj, bijvoorbeeld 31-03-2027.")
 professional_only = auth.login_required("professional")
 
 
@@ -88,12 +114,18 @@ def grant(organisation_id):
     if request.method == "POST":
         chosen = request.form.getlist("contact_ids")
         end_date = request.form.get("end_date", "").strip()
+        try:
+            iso_end_date = parse_date(end_date)
+        except ValueError:
+            iso_end_date = None
+            errors.fields["end_date"] = _date_error()
         if not chosen:
-            errors = FormErrors({"contact_ids": _("Kies minstens één contactpersoon of afdeling.")},
-                                _("Controleer de gemarkeerde velden."))
+            errors.fields["contact_ids"] = _("Kies minstens één contactpersoon of afdeling.")
+        if errors.fields:
+            errors.summary = _("Controleer de gemarkeerde velden.")
         else:
             try:
-                auth.call("grant", organisation_id, chosen, end_date or None)
+                auth.call("grant", organisation_id, chosen, iso_end_date)
             except ApiError as error:
                 errors = explain(error, {"contact_ids", "end_date"})
             else:
@@ -110,7 +142,9 @@ def grant(organisation_id):
 def change_end_date(consent_id):
     values = form()
     try:
-        auth.call("change_end_date", str(consent_id), values.get("end_date") or None)
+        auth.call("change_end_date", str(consent_id), parse_date(values.get("end_date", "")))
+    except ValueError:
+        flash(_date_error(), "error")
     except ApiError as error:
         if error.status == 401:
             raise
