@@ -159,11 +159,12 @@ class ContactResource(MethodView):
     @blueprint.alt_response(409, description="A department name without the role department, or that role "
                                              "without a department name")
     def patch(self, changes, organisation_id, contact_id):
-        """Administrator and second contact: change a contact's role, name, e-mail, phone or department."""
+        """Administrator and second contact: change a contact's role, name, e-mail, phone or department (the
+        fields sent; an empty body changes nothing)."""
         require_manager(str(organisation_id))
-        _contact_of(str(organisation_id), str(contact_id))
-        if not changes:
-            abort(400, description="send at least one field to change")
+        current = _contact_of(str(organisation_id), str(contact_id))
+        if not changes:  # as a merge patch: nothing to change, the contact as it is
+            return convert.contact(current)
         contact = organisation_pb2.Contact(
             contact_id=str(contact_id), organisation_id=str(organisation_id),
             role=_role(changes["role"]) if "role" in changes else 0, name=changes.get("name", ""),
