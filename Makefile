@@ -12,7 +12,7 @@ WEB_ASSETS := services/web/node_modules/.installed
 PROTOS := $(shell find protos -name '*.proto' | sort)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv gen lint-protos test run demo bench deploy-tls images compose-test clean
+.PHONY: help venv gen lint-protos test run demo bench deploy-tls images compose-test compose-test-ha clean
 
 help:
 	@echo "make run    start the whole stack (web pages on http://127.0.0.1:8000, gateway on http://127.0.0.1:8080, docs at /api/docs)"
@@ -24,6 +24,7 @@ help:
 	@echo "            (no registry needed; root): docker compose --env-file deploy/images/local.env up"
 	@echo "make compose-test  the stack in containers (local images, 2 replicas of each process, nginx in"
 	@echo "            front) and the tests marked compose against it, then docker compose down -v (root)"
+	@echo "make compose-test-ha  the same with the ha profile: a three-node RabbitMQ cluster, one node stopped"
 	@echo "make clean  remove the virtualenv, generated code and var/"
 
 venv: $(INSTALLED)
@@ -89,6 +90,10 @@ images: $(INSTALLED)
 # --wait, pytest -m compose, and always down -v. COMPOSE_TEST_PROFILE=ha runs the RabbitMQ cluster too.
 compose-test: gen deploy-tls images
 	VENV=$(VENV) bash deploy/compose/test.sh
+
+# The ha profile's three-node RabbitMQ cluster and its fault test; slower, so not part of .ci/run.
+compose-test-ha: gen deploy-tls images
+	VENV=$(VENV) COMPOSE_TEST_PROFILE=ha bash deploy/compose/test.sh
 
 clean:
 	rm -rf $(VENV) gen var services/web/node_modules

@@ -19,9 +19,13 @@ VENV=${VENV:-.venv}
 PROJECT=${COMPOSE_TEST_PROJECT:-pe-insight-compose-test}
 ENV_FILES=(deploy/images/local.env)
 PROFILE_ARGS=()
+# Without the ha profile every compose test but those of the cluster (tests/compose/ha); with it,
+# those only.
+TESTS=(tests/compose --ignore=tests/compose/ha)
 if [ "${COMPOSE_TEST_PROFILE:-}" = ha ]; then
   ENV_FILES+=(deploy/compose/ha.env)
   PROFILE_ARGS=(--profile ha)
+  TESTS=(tests/compose/ha)
 fi
 compose() {
   local files=()
@@ -60,5 +64,5 @@ step up
 
 PE_BASE_URL=http://127.0.0.1:$PE_API_PORT PE_MAIL_API=http://127.0.0.1:$PE_MAIL_PORT PE_COMPOSE_PROJECT=$PROJECT \
   PE_COMPOSE_ENV_FILES=$(IFS=:; echo "${ENV_FILES[*]}") \
-  "$VENV/bin/python" -m pytest tests/compose -m compose -p no:cacheprovider -s ${PYTEST_ARGS:-}
+  "$VENV/bin/python" -m pytest "${TESTS[@]}" -m compose -p no:cacheprovider -s ${PYTEST_ARGS:-}
 step tests

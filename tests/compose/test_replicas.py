@@ -2,29 +2,12 @@
 (asked on the project's network, replica by replica) shows calls it served, health checks left out."""
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from support.api import add_contact, create_operator, create_professional, register
-from support.compose import GRPC_SERVICES
+from support.compose import GRPC_SERVICES, served_calls, served_requests
 
 pytestmark = pytest.mark.compose
-
-GRPC_HANDLED = re.compile(r'^grpc_server_handled_total\{([^}]*)\} (\S+)$', re.M)
-HTTP_HANDLED = re.compile(r'^pe_gateway_http_requests_total\{([^}]*)\} (\S+)$', re.M)
-
-
-def served_calls(text: str) -> float:
-    """gRPC calls a replica handled, other than the health checks of docker and its clients."""
-    return sum(float(value) for labels, value in GRPC_HANDLED.findall(text)
-               if 'grpc_service="grpc.health.v1.Health"' not in labels)
-
-
-def served_requests(text: str) -> float:
-    """API requests a gateway answered, other than docker's and nginx's health and readiness checks."""
-    return sum(float(value) for labels, value in HTTP_HANDLED.findall(text)
-               if not re.search(r'route="[^"]*/(healthz|readyz)"', labels))
 
 
 def test_every_replica_serves_calls(stack, mailbox):

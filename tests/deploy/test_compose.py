@@ -168,10 +168,17 @@ def test_every_process_and_the_infrastructure_are_in_the_stack(compose):
     for name, (variable, official) in OFFICIAL_IMAGES.items():
         # A user with a registry changes nothing: the variable's default is the official image.
         assert IMAGE_VARIABLE.fullmatch(services[name]["image"]).groups() == (variable, official)
-    for name in PE_SERVICES:
-        build = services[name]["build"]
-        assert build["dockerfile"] == "deploy/Dockerfile" and (ROOT / build["context"] / build["dockerfile"]).is_file()
-        assert build["args"] == {"PYTHON_IMAGE": "${PYTHON_IMAGE:-python:3.11-slim}"}
+    # The one image, built once (by the gateway's service) and run by every pe-insight container.
+    builders = [name for name, service in services.items() if "build" in service]
+    assert builders == ["gateway"], builders
+    build = services["gateway"]["build"]
+    assert build["dockerfile"] == "deploy/Dockerfile" and (ROOT / build["context"] / build["dockerfile"]).is_file()
+    assert build["args"] == {"PYTHON_IMAGE": "${PYTHON_IMAGE:-python:3.11-slim}"}
+    image = services["gateway"]["image"]
+    for name, service in services.items():
+        if _python_m_modules(service.get("command", [])) & set(PE_SERVICES):
+            assert service["image"] == image, name
+            assert service["pull_policy"] == ("build" if name == "gateway" else "never"), name
 
 
 def test_each_process_runs_its_own_module(compose):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 import uuid
@@ -20,6 +21,21 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 GRPC_SERVICES = ("identity", "organisation", "consent", "reporting")
 METRICS_PORTS = {"identity": 9101, "organisation": 9102, "consent": 9103, "reporting": 9104, "gateway": 9100}
+
+GRPC_HANDLED = re.compile(r'^grpc_server_handled_total\{([^}]*)\} (\S+)$', re.M)
+HTTP_HANDLED = re.compile(r'^pe_gateway_http_requests_total\{([^}]*)\} (\S+)$', re.M)
+
+
+def served_calls(text: str) -> float:
+    """gRPC calls a replica handled, other than the health checks of docker and its clients."""
+    return sum(float(value) for labels, value in GRPC_HANDLED.findall(text)
+               if 'grpc_service="grpc.health.v1.Health"' not in labels)
+
+
+def served_requests(text: str) -> float:
+    """API requests a gateway answered, other than docker's and nginx's health and readiness checks."""
+    return sum(float(value) for labels, value in HTTP_HANDLED.findall(text)
+               if not re.search(r'route="[^"]*/(healthz|readyz)"', labels))
 
 
 def docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
@@ -100,6 +116,19 @@ class ComposeStack:
         answer = requests.get(f"http://{container.ip}:{port}/metrics", timeout=5)
         answer.raise_for_status()
         return answer.text
+
+    def container(self, service: str, index: int = 1) -> Container:
+        return next(c for c in self.containers(service) if c.name.endswith(f"-{service}-{index}"))
+
+    def sql(self, database: str, query: str) -> list[tuple[str, ...]]:
+        """Rows of a query on one of the stack's databases, as psql prints them (text)."""
+        postgres = self.container("postgres")
+        out = docker("exec", postgres.id, "psql", "-U", "postgres", "-d", database, "-AtX", "-F", "|",
+                     "-v", "ON_ERROR_STOP=1", "-c", query).stdout
+        return [tuple(line.split("|")) for line in out.splitlines() if line]
+
+    def restart_count(self, container: Container) -> int:
+        return int(docker("inspect", "-f", "{{.RestartCount}}", container.id).stdout.strip())
 
     def wait_healthy(self, services, timeout: float = 180) -> float:
         """Waits until every container of the services runs and is healthy; the seconds it took."""

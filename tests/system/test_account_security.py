@@ -86,7 +86,7 @@ def test_the_holder_changes_the_login_email_confirmed_by_the_new_address(world, 
     second = world["second"]
     new_address = f"{unique('nieuw')}@werkgever.example"
     wrong = second.api.post("/me/email-changes", json={"current_password": "not it at all", "new_email": new_address})
-    assert wrong.status_code == 400 and wrong.json()["errors"][0]["field"] == "current_password"
+    assert wrong.status_code == 403 and wrong.json()["errors"][0]["field"] == "current_password"
     asked = second.api.post("/me/email-changes", json={"current_password": PASSWORD, "new_email": new_address})
     assert asked.status_code == 202, asked.text
     notice = mailbox.wait_for(second.email, containing="wijzigen")

@@ -10,7 +10,8 @@ follows from an operation's shape is added here, the same way for all:
 - an access token: 401 (with WWW-Authenticate) and 403;
 - the routes counted per client address, and the routes that check a password: 429 (with Retry-After).
 
-Each error is RFC 9457 application/problem+json with the shared Problem schema.
+Each error is RFC 9457 application/problem+json with the shared Problem schema. The links between
+operations (LINKS) are added here too, as they name operations by operationId.
 """
 from __future__ import annotations
 
@@ -47,6 +48,38 @@ DESCRIPTIONS = {
     502: "A service behind the gateway failed",
     503: "A service behind the gateway is unavailable; see Retry-After",
     504: "A service behind the gateway did not answer in time",
+}
+
+
+def _link(operation_id: str, **parameters: str) -> dict:
+    return {"operationId": operation_id, "parameters": parameters}
+
+
+_ORGANISATION = "$response.body#/organisation_id"
+_MY_ORGANISATION = "$response.body#/memberships/0/organisation_id"
+_NEW_CONTACT = {"organisation_id": "$request.path.organisation_id", "contact_id": "$response.body#/contact_id"}
+_FIRST_CONSENT = "$response.body#/consents/0/consent_id"
+# What a client does next with what an answer names (OpenAPI links), by operationId and status.
+# Only resources the same flow made are changed or removed through a link.
+LINKS = {
+    "createRegistration": {"201": {
+        "GetOrganisation": _link("getOrganisation", organisation_id=_ORGANISATION),
+        "AuthoriseOrganisation": _link("authoriseOrganisation", organisation_id=_ORGANISATION),
+        "RejectOrganisation": _link("rejectOrganisation", organisation_id=_ORGANISATION),
+        "ListOrganisationTransitions": _link("listOrganisationTransitions", organisation_id=_ORGANISATION)}},
+    "getMe": {"200": {
+        "GetOrganisation": _link("getOrganisation", organisation_id=_MY_ORGANISATION),
+        "UpdateOrganisation": _link("updateOrganisation", organisation_id=_MY_ORGANISATION),
+        "ListContacts": _link("listContacts", organisation_id=_MY_ORGANISATION),
+        "CreateContact": _link("createContact", organisation_id=_MY_ORGANISATION),
+        "GetOverviewReport": _link("getOverviewReport", organisation_id=_MY_ORGANISATION)}},
+    "createContact": {"201": {
+        "GetContact": _link("getContact", **_NEW_CONTACT),
+        "UpdateContact": _link("updateContact", **_NEW_CONTACT),
+        "DeleteContact": _link("deleteContact", **_NEW_CONTACT)}},
+    "grantConsents": {"201": {
+        "UpdateConsent": _link("updateConsent", consent_id=_FIRST_CONSENT),
+        "RevokeConsent": _link("revokeConsent", consent_id=_FIRST_CONSENT)}},
 }
 
 
@@ -101,6 +134,8 @@ class ErrorResponsesPlugin(BasePlugin):
                 continue
             responses = operation.setdefault("responses", {})
             responses.pop("default", None)
+            for status, links in LINKS.get(operation.get("operationId"), {}).items():
+                responses[status if status in responses else int(status)]["links"] = links
             declared = {int(code) for code in responses if str(code).isdigit() and int(code) >= 400}
             for status in sorted(declared | possible_errors(path, method, operation)):
                 given = responses.pop(status, None) or responses.get(str(status))

@@ -30,6 +30,7 @@ log = get_logger(__name__)
 MAX_BATCH = 1000
 MAX_IDEMPOTENCY_KEY = 200
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
+MAX_USERNAME = 64
 MAX_LOGIN_PASSWORD = 1024     # no valid password is longer; longer ones are not even hashed
 
 
@@ -384,8 +385,9 @@ def complete_password_setup(command: CompletePasswordSetup, deps: Deps) -> Accou
 def authenticate(command: Authenticate, deps: Deps) -> Session:
     username, password = command.username.strip(), command.password
     faults = {}
-    if not username or len(username) > 320:
-        faults["username"] = "is required" if not username else "is too long"
+    # No username is longer (domain.USERNAME); a longer one is not even looked up, nor counted as a failure.
+    if not username or len(username) > MAX_USERNAME:
+        faults["username"] = "is required" if not username else f"must be at most {MAX_USERNAME} characters"
     if not password or len(password) > MAX_LOGIN_PASSWORD:
         faults["password"] = "is required" if not password else "is too long"
     if faults:

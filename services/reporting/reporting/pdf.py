@@ -7,12 +7,17 @@ grows to gigabytes at 10,000 rows. What makes it several times faster and small:
   with an ellipsis, nothing wraps), so rows per page and the page count are known up front.
   Each page is a fixed-height block holding the page head, the table's header row (a <thead>),
   its rows and the footer 'Pagina X van Y', numbered here.
-* A page's rows are one block per column, each a stack of pre-formatted lines (a line per row),
-  placed at the column's start under the <thead> cell of the same width: several times cheaper to
-  lay out than a box per cell, and a field starts at its column whatever the text before it holds
-  (emoji, right-to-left names, glyphs from fallback fonts), since no column depends on another's
-  width. A column clips its lines and ends a cut one with an ellipsis (text-overflow), measured by
-  WeasyPrint with the fonts that render it. Zebra stripes are one repeated 1x2 pixel image per page.
+* A page's rows are two blocks of pre-formatted lines, a line per row, rather than table cells,
+  which WeasyPrint lays out several times more cheaply: the names, and beside them everything
+  else. A name may hold anything (emoji, right-to-left script, glyphs of fallback fonts), so it
+  has a block of its own at the name column, and no name moves another column. The other fields
+  are texts pe-insight writes itself (PE numbers, dates, figures, in DejaVu Sans); their columns
+  are placed by filling the space between fields with em, en and hair spaces whose advance widths
+  are read from the very font file that renders them (kerning and ligatures off), so each field
+  starts within half a pixel of its column, under the <thead> cells whose widths are those
+  columns. Texts are cut to their column between grapheme clusters, counting a glyph of a fallback
+  font generously, and a block clips with an ellipsis (text-overflow) whatever the estimate lets
+  through. Zebra stripes are one repeated 1x2 pixel image per page.
 * The pages are rendered in chunks (PDF_PAGES_PER_CHUNK, 40 by default, evened out so each worker
   gets the same number) as separate small documents, in a pool of worker processes (PDF_WORKERS),
   each chunk knowing its page numbers and the total. The server joins the chunk PDFs with pypdf
@@ -72,7 +77,7 @@ PX_PER_PT = 96 / 72
 BODY_PX = 8 * PX_PER_PT
 FONT_PATTERN = "DejaVu Sans:style=Book"
 FONT_PATHS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/dejavu/DejaVuSans.ttf")
-ELLIPSIS = "\u2026"
+EM_SPACE, EN_SPACE, HAIR_SPACE, ELLIPSIS = "\u2003", "\u2002", "\u200a", "\u2026"
 STATUS_COLOURS = {"on_track": "#2e7d32", "behind": "#d9822b", "dossier_submitted": "#1f6fb2",
                   "no_data": "#9aa5b1"}
 
@@ -166,6 +171,39 @@ def fit(text: str, max_px: float, font: FontMetrics | None = None, size_px: floa
     return "".join(kept).rstrip() + ELLIPSIS
 
 
+class Line:
+    """Builds one row's text run, field by field, tracking where the pen is (in font units)."""
+
+    def __init__(self, font: FontMetrics, size_px: float, start_px: float = 0.0):
+        self.font, self.size_px = font, size_px
+        self.scale = font.units_per_em / size_px
+        self.x = start_px * self.scale
+        self.parts: list[str] = []
+        self._em, self._en, self._hair = font.units(EM_SPACE), font.units(EN_SPACE), font.units(HAIR_SPACE)
+
+    def add(self, text: str) -> None:
+        self.parts.append(text)
+        self.x += self.font.units(text)
+
+    def move_to(self, target_px: float) -> None:
+        """Fill with em, en and hair spaces up to target_px (to within half a hair space)."""
+        gap = target_px * self.scale - self.x
+        if gap <= 0:
+            self.add(" ")
+            return
+        ems, rest = divmod(gap, self._em)
+        ens, rest = divmod(rest, self._en)
+        hairs = int(round(rest / self._hair))
+        self.add(EM_SPACE * int(ems) + EN_SPACE * int(ens) + HAIR_SPACE * hairs)
+
+    @property
+    def x_px(self) -> float:
+        return self.x / self.scale
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
 # --------------------------------------------------------------------------- pages and chunks
 
 
@@ -236,20 +274,46 @@ def chunk_jobs(report: OverviewReport, pages_per_chunk: int) -> list[ChunkJob]:
 # --------------------------------------------------------------------------- rendering (worker side)
 
 
-def _columns_px() -> list[tuple[str, float, float]]:
-    """Each column's name, where its text starts in a row and the widest that text may be."""
+def _columns_px() -> dict[str, tuple[float, float]]:
+    """Each column's start, from the start of the name, and the widest its text may be."""
     starts = [start for _, start in COLUMNS] + [LINE_PX]
-    return [(name, start + ROW_PADDING_PX, starts[i + 1] - start - FIELD_GAP_PX)
-            for i, (name, start) in enumerate(COLUMNS)]
+    return {name: (start, starts[i + 1] - start - FIELD_GAP_PX) for i, (name, start) in enumerate(COLUMNS)}
 
 
-def row_cells(row: PdfRow) -> dict[str, str]:
-    """The row's text in each column (the progress column's beside its bar), cut to fit."""
-    texts = {"name": row.name, "number": row.number, "period": row.period, "points": row.points,
-             "progress": row.percent_text, "submitted": row.submitted, "valid_until": row.valid_until}
-    space = {name: width - (BAR_PX + 4 if name == "progress" and row.percent is not None else 0)
-             for name, _, width in _columns_px()}
-    return {name: fit(text, space[name]) for name, text in texts.items()}
+def _blocks_px() -> list[tuple[str, float, float]]:
+    """The two blocks of a page's rows: the names, and the other fields from the number column on;
+    each its name, left edge and width."""
+    columns = _columns_px()
+    rest = columns["number"][0]
+    return [("names", ROW_PADDING_PX, columns["name"][1]), ("fields", rest + ROW_PADDING_PX, LINE_PX - rest)]
+
+
+def row_line(row: PdfRow) -> tuple[str, str, str | None]:
+    """The row's name; its other fields before the progress bar; and after it (None: no bar).
+    The fields' line starts at the number column."""
+    font, columns = metrics(), _columns_px()
+    offset = columns["number"][0]
+    line = Line(font, BODY_PX)
+    for name, value in (("number", row.number), ("period", row.period), ("points", row.points)):
+        start, width = columns[name]
+        if start > offset:
+            line.move_to(start - offset)
+        line.add(fit(value, width, font))
+    start, width = columns["progress"]
+    line.move_to(start - offset)
+    if row.percent is None:
+        line.add(fit(row.percent_text, width, font))
+        before, after = line, line
+    else:
+        before = line
+        after = Line(font, BODY_PX, start_px=line.x_px + BAR_PX)
+        after.add(" " + row.percent_text)
+    for name, value in (("submitted", row.submitted), ("valid_until", row.valid_until)):
+        start, width = columns[name]
+        after.move_to(start - offset)
+        after.add(fit(value, width, font))
+    name = fit(row.name, columns["name"][1], font)
+    return name, before.text(), (None if after is before else after.text())
 
 
 def _stripes_uri() -> str:
@@ -268,7 +332,7 @@ def _templates():
     environment = Environment(loader=PackageLoader("reporting", "templates"),
                               autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
     return environment.get_template("overview.html"), environment.get_template("overview.css").render(
-        columns=_column_widths(), cells=_columns_px(), bar_px=BAR_PX, row_padding_px=ROW_PADDING_PX,
+        columns=_column_widths(), blocks=_blocks_px(), bar_px=BAR_PX, row_padding_px=ROW_PADDING_PX,
         rows_per_page=ROWS_PER_PAGE, row_mm=ROW_MM, stripes=_stripes_uri())
 
 
@@ -341,10 +405,11 @@ def render_chunk(job: ChunkJob) -> bytes:
             page["summary"] = job.summary
             page["chart"] = _chart(job.summary, job.language)
         else:
-            page["rows"] = [dict(row_cells(row), percent=row.percent, status=row.status) for row in rows]
+            page["rows"] = [dict(zip(("name", "before", "after"), row_line(row)), percent=row.percent,
+                                 status=row.status) for row in rows]
         pages.append(page)
     html = template.render(job=job, words=words, pages=pages, columns=_column_widths(), colours=STATUS_COLOURS,
-                           cells=[name for name, _, _ in _columns_px()], newline="\n")
+                           newline="\n")
     return html_to_pdf(html)
 
 

@@ -5,16 +5,19 @@ the e-mail of another's account could have that account's password links sent to
 """
 from __future__ import annotations
 
+import grpc
 import marshmallow as ma
-from flask import current_app, g, request
+from flask import abort, current_app, g, request
 from flask.views import MethodView
 from marshmallow import validate
 
 from gateway.api import Blueprint
 from gateway.auth import authenticated
+from gateway.problems import problem
 from gateway.routes.passwords import AcceptedSchema
 from gateway.schemas import NEW_PASSWORD, NO_NUL, Email
 from pe.identity.v1 import identity_pb2
+from svckit.rpc_errors import field_violations
 
 blueprint = Blueprint("account", __name__, url_prefix="/api/v1",
                       description="The caller's own password and login e-mail.")
@@ -47,17 +50,32 @@ def _identity(method: str, message):
     return current_app.extensions["pe.backends"].call("identity", method, message)
 
 
+def _as_holder(method: str, message):
+    """A call that re-checks the holder's password. The gateway has already checked the form, so
+    identity naming current_password means a wrong password: a well-formed request the caller may
+    not make (403, naming the field), not a malformed one."""
+    try:
+        return _identity(method, message)
+    except grpc.RpcError as error:
+        faults = field_violations(error) if error.code() == grpc.StatusCode.INVALID_ARGUMENT else {}
+        if "current_password" not in faults:
+            raise
+        abort(problem(403, "the current password is wrong", slug="wrong-password",
+                      errors=[{"field": "current_password", "message": faults["current_password"]}]))
+
+
 @blueprint.route("/me/password")
 class Password(MethodView):
     @authenticated
     @blueprint.doc(operationId="changePassword", security=BEARER)
     @blueprint.arguments(PasswordChangeSchema)
     @blueprint.response(204)
-    @blueprint.alt_response(400, description="The current password is wrong, or the new one is too weak")
+    @blueprint.alt_response(400, description="The new password is too weak (named in errors)")
+    @blueprint.alt_response(403, description="The current password is wrong")
     @blueprint.alt_response(429, description="Too many wrong passwords; see Retry-After")
     def post(self, form):
         """Set a new password. Every session of the account ends, this one included: log in again."""
-        _identity("ChangePassword", identity_pb2.ChangePasswordRequest(
+        _as_holder("ChangePassword", identity_pb2.ChangePasswordRequest(
             account_id=g.principal.account_id, current_password=form["current_password"],
             new_password=form["new_password"], client_address=request.remote_addr or ""))
 
@@ -68,12 +86,12 @@ class EmailChanges(MethodView):
     @blueprint.doc(operationId="requestEmailChange", security=BEARER)
     @blueprint.arguments(EmailChangeSchema)
     @blueprint.response(202, AcceptedSchema)
-    @blueprint.alt_response(400, description="The current password is wrong, or the address is not one")
+    @blueprint.alt_response(403, description="The current password is wrong")
     @blueprint.alt_response(429, description="Too many wrong passwords; see Retry-After")
     def post(self, form):
         """Ask for a new login e-mail. It takes effect once the new address confirms the mailed link;
         the present address is told, and password links already sent to it stop working."""
-        _identity("RequestEmailChange", identity_pb2.RequestEmailChangeRequest(
+        _as_holder("RequestEmailChange", identity_pb2.RequestEmailChangeRequest(
             account_id=g.principal.account_id, current_password=form["current_password"],
             new_email=form["new_email"], client_address=request.remote_addr or ""))
         return {"detail": "A mail with a confirmation link is on its way to the new address."}

@@ -151,6 +151,7 @@ class ConsentResource(MethodView):
     @blueprint.doc(operationId="updateConsent", security=BEARER)
     @blueprint.arguments(EndDateSchema)
     @blueprint.response(200, ConsentSchema)
+    @blueprint.alt_response(409, description="The consent has already ended (revoked, expired or ended)")
     def patch(self, form, consent_id):
         """Extend, shorten or remove the end date (null: without end)."""
         caller = require_kind(PROFESSIONAL)
@@ -164,6 +165,7 @@ class ConsentRevoke(MethodView):
     @authenticated
     @blueprint.doc(operationId="revokeConsent", security=BEARER)
     @blueprint.response(200, ConsentSchema)
+    @blueprint.alt_response(409, description="The consent has already ended (revoked, expired or ended)")
     def post(self, consent_id):
         """Revoke from now on. What was seen while the consent held stays legitimately seen."""
         caller = require_kind(PROFESSIONAL)

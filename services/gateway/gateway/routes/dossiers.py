@@ -19,7 +19,7 @@ from gateway import convert
 from gateway.api import Blueprint
 from gateway.auth import authenticated
 from gateway.permissions import EMPLOYER_CONTACT, PROFESSIONAL, memberships, require_kind
-from gateway.schemas import PageQuerySchema
+from gateway.schemas import PageQuerySchema, PageToken
 from pe.consent.v1 import consent_pb2
 from pe.identity.v1 import identity_pb2
 from pe.organisation.v1 import organisation_pb2
@@ -65,15 +65,13 @@ class DossierListSchema(ma.Schema):
     next_page_token = ma.fields.String()
 
 
-class DossierPageToken(ma.fields.String):
+class DossierPageToken(PageToken):
     """Where the next page of a contact's list starts: (contact id, reporting's own page token)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         if not text:
             return None
-        if len(text) > 500:
-            raise ma.ValidationError("is longer than 500 characters")
         try:
             place = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
         except (ValueError, binascii.Error, UnicodeDecodeError):
@@ -88,7 +86,7 @@ def encode_page(contact_id: str, inner_token: str) -> str:
 
 
 class DossierListQuerySchema(PageQuerySchema):
-    page_token = DossierPageToken(load_default="", metadata={"description": "next_page_token of the page before"})
+    page_token = DossierPageToken()
 
 
 class AccessEntrySchema(ma.Schema):

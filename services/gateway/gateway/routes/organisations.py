@@ -111,11 +111,12 @@ class OrganisationResource(MethodView):
     @blueprint.response(200, OrganisationSchema)
     @blueprint.alt_response(403, description="Not the administrator or second contact")
     def patch(self, changes, organisation_id):
-        """Administrator and second contact: change name, visiting address, phone or e-mail."""
+        """Administrator and second contact: change name, visiting address, phone or e-mail (the fields sent;
+        an empty body changes nothing)."""
         organisation_id = str(organisation_id)
         require_manager(organisation_id)
-        if not changes:
-            abort(400, description="send at least one field to change")
+        if not changes:  # as a merge patch: nothing to change, the organisation as it is
+            return convert.organisation(fetch(organisation_id))
         address = changes.get("visiting_address")
         message = organisation_pb2.Organisation(
             organisation_id=organisation_id, name=changes.get("name", ""), phone=changes.get("phone", ""),

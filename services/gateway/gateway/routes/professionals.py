@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import marshmallow as ma
 from flask import abort, current_app, request
@@ -16,6 +17,7 @@ from gateway import convert
 from gateway.api import Blueprint
 from gateway.auth import authenticated
 from gateway.permissions import OPERATOR, require_kind
+from gateway.problems import problem
 from gateway.schemas import (IDEMPOTENCY_KEY, LANGUAGE, NAME, PE_REGISTRATION_NUMBER, USERNAME, AccountSchema, Email,
                              idempotency_key)
 from pe.identity.v1 import identity_pb2
@@ -26,10 +28,13 @@ BEARER = [{"bearerAuth": []}]
 CSV_COLUMNS = ("username", "email", "display_name", "pe_registration_number", "language")
 MAX_IMPORT_ROWS = 5000
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
+CSV_HEADER = ",".join(CSV_COLUMNS)
+# The header line, exactly (language may be left out); a byte-order mark before it is allowed.
+CSV_PATTERN = re.compile(r"^\ufeff?username,email,display_name,pe_registration_number(?:,language)?(?:\r?\n|$(?!\n))")
 IMPORT_DESCRIPTION = (
-    f"UTF-8 CSV (a byte-order mark is allowed) with a header row naming the columns username, email, "
-    f"display_name and pe_registration_number, and optionally language (nl, the default, or en); other "
-    f"columns are ignored. Each row follows the rules of a single professional (createProfessional). At most "
+    f"UTF-8 CSV (a byte-order mark is allowed) whose first line is the header {CSV_HEADER} (language, nl "
+    f"by default or en, may be left out). Each row follows the rules of a single professional "
+    f"(createProfessional). At most "
     f"{MAX_IMPORT_ROWS} rows and {MAX_IMPORT_BYTES} bytes (413 beyond); each row is created or rejected on "
     f"its own, the rejected ones listed with their line number.")
 
@@ -78,10 +83,10 @@ class Professionals(MethodView):
 
 def parse_csv(text: str) -> tuple[list[tuple[int, dict]], list[dict]]:
     """Rows checked one by one: good ones with their line number, and the reasons bad ones fail."""
+    if not CSV_PATTERN.search(text):
+        abort(problem(400, f"the file's first line must be the header {CSV_HEADER}, language optional",
+                      slug="validation-error", errors=[{"field": "body", "message": f"must start with {CSV_HEADER}"}]))
     reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in CSV_COLUMNS[:4] if c not in (reader.fieldnames or [])]
-    if missing:
-        abort(400, description=f"the CSV header must name {', '.join(CSV_COLUMNS)}; missing {', '.join(missing)}")
     schema, good, bad = NewProfessionalSchema(), [], []
     for row in reader:
         line = reader.line_num
@@ -103,7 +108,7 @@ class ProfessionalImports(MethodView):
     @authenticated
     @blueprint.doc(operationId="importProfessionals", security=BEARER, requestBody={
         "required": True, "description": IMPORT_DESCRIPTION, "content": {"text/csv": {"schema": {
-            "type": "string", "maxLength": MAX_IMPORT_BYTES,
+            "type": "string", "maxLength": MAX_IMPORT_BYTES, "pattern": CSV_PATTERN.pattern,
             "example": "username,email,display_name,pe_registration_number,language\n"
                        "jan.jansen,jan@example.nl,Jan Jansen,PE-2024/0012,nl\n"}}}})
     @blueprint.response(200, ImportResultSchema)

@@ -23,7 +23,7 @@ BEARER = [{"bearerAuth": []}]
 
 
 class LoginSchema(ma.Schema):
-    username = ma.fields.String(required=True, validate=[validate.Length(min=1, max=254), NO_NUL])
+    username = ma.fields.String(required=True, validate=[validate.Length(min=1, max=64), NO_NUL])
     password = ma.fields.String(required=True, validate=[validate.Length(min=1, max=1024), NO_NUL])
 
 

@@ -16,7 +16,7 @@ from identity.__main__ import build
 from identity.passwords import Argon2Hasher
 from identity.repository import accounts
 from pe.identity.v1 import identity_pb2
-from svckit.rpc_errors import error_reason
+from svckit.rpc_errors import error_reason, field_violations
 
 pytestmark = pytest.mark.integration
 
@@ -62,6 +62,12 @@ def test_every_refusal_reads_the_same(harness, username, password):
     error = refused(harness.login, username, password)
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
     assert error.details() == "username or password is incorrect"
+
+
+def test_a_username_longer_than_any_is_refused_as_invalid_not_looked_up(harness):
+    error = refused(harness.login, "x" * 65, PASSWORD)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field_violations(error) == {"username": "must be at most 64 characters"}
 
 
 def test_a_stranger_failing_elsewhere_slows_the_owner_down_but_never_keeps_them_out(harness):
