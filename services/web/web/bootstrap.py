@@ -94,6 +94,11 @@ def _install_error_pages(app: Flask) -> None:
     def _not_found(_error):
         return render_template("error.html", message=_("Deze pagina bestaat niet.")), 404
 
+    @app.errorhandler(500)
+    def _failed(_error):
+        return render_template("error.html", message=_(
+            "Er ging iets mis aan onze kant. Probeer het opnieuw; blijft het misgaan, neem dan contact op.")), 500
+
     @app.errorhandler(413)
     def _too_large(_error):
         return render_template("error.html", message=_("Het bestand is te groot.")), 413

@@ -185,6 +185,8 @@ EN = {
     "Vanaf nu ziet deze contactpersoon uw dossier niet meer. Wat eerder met uw toestemming is ingezien, blijft ingezien; de geschiedenis blijft bewaard.":
         "From now on this contact no longer sees your dossier. What was seen earlier with your consent stays seen; the history is kept.",
     "Ja, intrekken": "Yes, revoke",
+    "Er ging iets mis aan onze kant. Probeer het opnieuw; blijft het misgaan, neem dan contact op.":
+        "Something went wrong on our side. Try again; if it keeps failing, please contact us.",
     "Tabel; schuift opzij op een smal scherm": "Table; scrolls sideways on a narrow screen",
     # the gateway's rules, as its messages name them
     "Gebruik één regel tekst, zonder tabs of regeleinden.": "Use one line of text, without tabs or line breaks.",

@@ -127,3 +127,27 @@ def test_a_plain_contact_has_no_management_pages():
 def test_the_report_downloads_as_a_file():
     response = logged_in("employer_contact", "second_contact").get("/report.pdf")
     assert response.data.startswith(b"%PDF") and "attachment" in response.headers["Content-Disposition"]
+
+
+def test_a_role_that_is_not_offered_is_told_next_to_the_roles():
+    page = logged_in("employer_contact").post("/contacts/new", data={"role": "boss", "name": "X"}).get_data(as_text=True)
+    assert "Kies een van de mogelijkheden." in page
+
+
+def test_adding_a_person_and_a_department_sends_each_as_the_document_states_it():
+    client = logged_in("employer_contact")
+    api = client.application.extensions["pe.api"]
+    sent = []
+    api.add_contact = lambda token, organisation_id, body: sent.append(body) or {"contact_id": CONTACT}
+    for role, department in (("contact", ""), ("department", "L&D")):
+        response = client.post("/contacts/new", data={"role": role, "name": "Nina", "email": "n@x.example",
+                                                      "username": "nina", "department_name": department})
+        assert response.status_code == 302
+    assert "department_name" not in sent[0] and sent[1]["department_name"] == "L&D"
+
+
+def test_an_unforeseen_failure_is_a_page_in_the_pages_language():
+    client = logged_in("professional")
+    client.application.extensions["pe.api"].dossier = lambda *args: 1 / 0
+    response = client.get("/dossier")
+    assert response.status_code == 500 and "Er ging iets mis aan onze kant" in response.get_data(as_text=True)

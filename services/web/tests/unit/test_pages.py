@@ -151,3 +151,11 @@ def test_logging_in_gives_a_new_session_id_and_keeps_the_language(client):
     client.post("/login", data={"username": "anna", "password": "pw"})
     assert client.get_cookie("pe_session").value != before
     assert 'lang="en"' in client.get("/login").get_data(as_text=True)
+
+
+def test_a_value_the_generated_model_cannot_take_is_a_message_not_a_crash():
+    from web.gateway import ApiError, _model
+    from pe_insight_client.models import Grant
+    with pytest.raises(ApiError) as refused:
+        _model(Grant, {"organisation_id": "not-a-uuid", "contact_ids": ["x"], "end_date": None})
+    assert refused.value.status == 400
