@@ -185,6 +185,7 @@ EN = {
     "Vanaf nu ziet deze contactpersoon uw dossier niet meer. Wat eerder met uw toestemming is ingezien, blijft ingezien; de geschiedenis blijft bewaard.":
         "From now on this contact no longer sees your dossier. What was seen earlier with your consent stays seen; the history is kept.",
     "Ja, intrekken": "Yes, revoke",
+    "Tabel; schuift opzij op een smal scherm": "Table; scrolls sideways on a narrow screen",
     # the gateway's rules, as its messages name them
     "Gebruik één regel tekst, zonder tabs of regeleinden.": "Use one line of text, without tabs or line breaks.",
     "Vul precies 8 cijfers in.": "Enter exactly 8 digits.",

@@ -143,3 +143,11 @@ def test_the_apis_messages_in_dutch_and_english(client):
         from flask import g
         g.pop("language", None)
         assert field_message("must be exactly 8 digits, not all zeros") == "Enter exactly 8 digits."
+
+
+def test_logging_in_gives_a_new_session_id_and_keeps_the_language(client):
+    client.post("/language", data={"language": "en"})
+    before = client.get_cookie("pe_session").value
+    client.post("/login", data={"username": "anna", "password": "pw"})
+    assert client.get_cookie("pe_session").value != before
+    assert 'lang="en"' in client.get("/login").get_data(as_text=True)
