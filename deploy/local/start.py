@@ -36,6 +36,13 @@ def stack_environment(environ: dict[str, str]) -> dict[str, str]:
         env.setdefault(f"{service}_DATABASE_URL", "")
         env.setdefault(f"{service}_ADDR", f"127.0.0.1:{env[f'{service}_GRPC_PORT']}")
     env.setdefault("SMTP_PORT", "1025")
+    # The web pages are where people go: the links in every mail (PUBLIC_URL) open them; the gateway
+    # keeps its own address as its public URL, and the web calls it there.
+    env.setdefault("GATEWAY_PORT", "8080")
+    env.setdefault("WEB_PORT", "8000")
+    env.setdefault("PUBLIC_URL", f"http://127.0.0.1:{env['WEB_PORT']}")
+    env.setdefault("GATEWAY_PUBLIC_URL", f"http://127.0.0.1:{env['GATEWAY_PORT']}")
+    env.setdefault("GATEWAY_URL", f"http://127.0.0.1:{env['GATEWAY_PORT']}")
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.setdefault("DEVELOPMENT", "1")  # a developer's machine: see svckit.config.development
     env.setdefault("TLS_CA_FILE", str(pki.ca_paths(tls_folder(env))[0]))
@@ -66,7 +73,7 @@ def main() -> int:
         if made:
             print(f"pe-insight: certificates made under {tls_folder(env)}/ for {', '.join(made)}", flush=True)
     port = env.get("GATEWAY_PORT", "8080")
-    print(f"pe-insight is starting: API http://127.0.0.1:{port}/api/v1  "
+    print(f"pe-insight is starting: web pages {env['PUBLIC_URL']}  API http://127.0.0.1:{port}/api/v1  "
           f"docs http://127.0.0.1:{port}/api/docs  ready when http://127.0.0.1:{port}/readyz says so; "
           f"mail lands in var/mail/. Stop with Ctrl-C.", flush=True)
     honcho = str(Path(sys.executable).parent / "honcho")

@@ -89,11 +89,19 @@ def _runnable(module: str, roots: list[Path]) -> Path | None:
     return None
 
 
+VARIABLE = re.compile(r"\$\{([A-Z][A-Z0-9_]*):-([^}]*)\}")
+
+
+def _defaults(text: str) -> str:
+    """A value as compose makes it when none of its ${NAME:-default} variables is set."""
+    return VARIABLE.sub(lambda match: match.group(2), text)
+
+
 def _env(service: dict) -> dict[str, str]:
     env = service.get("environment", {})
     if isinstance(env, list):
         env = dict(item.split("=", 1) for item in env)
-    return {key: str(value) for key, value in env.items()}
+    return {key: _defaults(str(value)) for key, value in env.items()}
 
 
 def _published(service: dict) -> set[str]:
@@ -102,7 +110,9 @@ def _published(service: dict) -> set[str]:
         if isinstance(port, dict):
             published.add(f"{port['published']}:{port['target']}")
         else:
-            published.add(str(port).split("/")[0].removeprefix("127.0.0.1:"))
+            port = _defaults(str(port)).split("/")[0]
+            assert port.startswith("127.0.0.1:"), f"{port}: published on this machine's loopback only"
+            published.add(port.removeprefix("127.0.0.1:"))
     return published
 
 
@@ -158,10 +168,17 @@ def test_every_process_and_the_infrastructure_are_in_the_stack(compose):
     for name, (variable, official) in OFFICIAL_IMAGES.items():
         # A user with a registry changes nothing: the variable's default is the official image.
         assert IMAGE_VARIABLE.fullmatch(services[name]["image"]).groups() == (variable, official)
-    for name in PE_SERVICES:
-        build = services[name]["build"]
-        assert build["dockerfile"] == "deploy/Dockerfile" and (ROOT / build["context"] / build["dockerfile"]).is_file()
-        assert build["args"] == {"PYTHON_IMAGE": "${PYTHON_IMAGE:-python:3.11-slim}"}
+    # The one image, built once (by the gateway's service) and run by every pe-insight container.
+    builders = [name for name, service in services.items() if "build" in service]
+    assert builders == ["gateway"], builders
+    build = services["gateway"]["build"]
+    assert build["dockerfile"] == "deploy/Dockerfile" and (ROOT / build["context"] / build["dockerfile"]).is_file()
+    assert build["args"] == {"PYTHON_IMAGE": "${PYTHON_IMAGE:-python:3.11-slim}"}
+    image = services["gateway"]["image"]
+    for name, service in services.items():
+        if _python_m_modules(service.get("command", [])) & set(PE_SERVICES):
+            assert service["image"] == image, name
+            assert service["pull_policy"] == ("build" if name == "gateway" else "never"), name
 
 
 def test_each_process_runs_its_own_module(compose):
@@ -215,10 +232,11 @@ def _assert_certificates_from_secrets(compose: dict, service: dict, tls, name: s
 def test_gateway_ports_environment_and_dependencies(compose):
     gateway = compose["services"]["gateway"]
     env = _env(gateway)
-    expected_addrs = {f"{name.upper()}_ADDR": f"{name}:{port}" for name, (port, _) in GRPC_SERVICES.items()}
+    # dns:///: the client resolves the name itself and balances over every replica it resolves to.
+    expected_addrs = {f"{name.upper()}_ADDR": f"dns:///{name}:{port}" for name, (port, _) in GRPC_SERVICES.items()}
     assert {key: env.get(key) for key in expected_addrs} == expected_addrs
     assert env["GATEWAY_PORT"] == "8080"
-    assert "8080:8080" in _published(gateway)
+    assert not _published(gateway), "clients reach the gateways through nginx"
 
     settings = _load_settings("gateway", env)
     assert settings.port == 8080
@@ -230,6 +248,8 @@ def test_gateway_ports_environment_and_dependencies(compose):
     assert not any(port.endswith(f":{GATEWAY_METRICS_PORT}") for port in _published(gateway))
     # The workers share their rate-limit counts in the stack's Redis.
     assert settings.rate_limit_storage_url == "redis://redis:6379/0"
+    # One proxy (nginx) in front: the client is the address it appends to X-Forwarded-For.
+    assert settings.trusted_proxy_hops == 1
 
     assert _depends_on(gateway) == {**{name: "service_healthy" for name in GRPC_SERVICES}, "redis": "service_healthy"}
     code = _healthcheck_code(gateway)
@@ -244,9 +264,9 @@ def test_infrastructure_healthchecks_and_published_ports(compose):
     assert "pg_isready" in services["postgres"]["healthcheck"]["test"]
     assert "healthcheck" in services["mailpit"]
     assert services["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
-    assert "15672:15672" in _published(services["rabbitmq"])
-    assert "8025:8025" in _published(services["mailpit"])
-    assert "9090:9090" in _published(services["prometheus"])
+    assert _published(services["rabbitmq"]) == {"15672:15672"}
+    assert _published(services["mailpit"]) == {"8025:8025"}
+    assert _published(services["prometheus"]) == {"9090:9090"}
     for name in PE_SERVICES:
         depends = _depends_on(services[name])
         for dependency in set(depends) & {"rabbitmq", "postgres", "mailpit", "redis"}:
@@ -276,12 +296,91 @@ def test_prometheus_scrapes_every_process(compose):
         path = job.get("metrics_path", "/metrics")
         for static in job.get("static_configs", []):
             scraped |= {f"{target}{path}" for target in static["targets"]}
+        # Every replica is a target of its own: the service's name asked of compose's DNS (type A).
+        for found in job.get("dns_sd_configs", []):
+            assert found["type"] == "A", "a name's A records are its replicas"
+            scraped |= {f"{name}:{found['port']}{path}" for name in found["names"]}
     for name in GRPC_SERVICES:
         assert f"{name}:{_env(compose['services'][name])['METRICS_PORT']}/metrics" in scraped
     assert f"gateway:{_env(compose['services']['gateway'])['GATEWAY_METRICS_PORT']}/metrics" in scraped
     assert {"identity:9101/metrics", "organisation:9102/metrics", "consent:9103/metrics",
             "reporting:9104/metrics", "gateway:9100/metrics"} <= scraped
     assert "gateway:8080/metrics" not in scraped, "the API's port answers 404 for /metrics"
+
+
+# --- replicas, the migrate steps, nginx in front, the ha profile -----------------------------------
+
+NGINX_CONF = ROOT / "deploy" / "nginx" / "pe-insight.conf"
+CLUSTER_CONF = ROOT / "deploy" / "rabbitmq" / "cluster.conf"
+HA_ENV = ROOT / "deploy" / "compose" / "ha.env"
+
+
+def test_two_replicas_of_every_pe_insight_process_restarted_when_they_die(compose):
+    for name in PE_SERVICES:
+        service = compose["services"][name]
+        assert service["deploy"]["replicas"] == 2, name
+        assert service["restart"] == "unless-stopped", name
+        # Replicas are told apart by compose; a fixed container name or host port would clash.
+        assert "container_name" not in service and not _published(service), name
+
+
+@pytest.mark.parametrize("name", list(GRPC_SERVICES))
+def test_each_service_migrates_once_before_its_replicas_start(compose, name):
+    migrate = compose["services"][f"{name}-migrate"]
+    replicas = compose["services"][name]
+    assert migrate["command"] == ["python", "-m", name, "migrate"]
+    assert migrate["restart"] == "no" and "deploy" not in migrate, "one run, once"
+    assert migrate["image"] == replicas["image"]
+    assert _env(migrate)["DATABASE_URL"] == _env(replicas)["DATABASE_URL"]
+    assert set(migrate["secrets"]) == set(replicas["secrets"])
+    assert _depends_on(migrate) == {"postgres": "service_healthy"}
+    assert _depends_on(replicas)[f"{name}-migrate"] == "service_completed_successfully"
+    # The replicas only check that the schema is current.
+    assert _load_settings(name, _env(replicas)).migrate_on_start is False
+    assert _load_settings(name, {**_env(replicas), "MIGRATE_ON_START": "1"}).migrate_on_start is True
+
+
+def test_nginx_publishes_the_api_and_passes_the_client_address_to_every_gateway(compose):
+    nginx = compose["services"]["nginx"]
+    assert IMAGE_VARIABLE.fullmatch(nginx["image"]).groups() == ("NGINX_IMAGE", "nginx")
+    assert _published(nginx) == {"8080:80"}
+    assert "./deploy/nginx/pe-insight.conf:/etc/nginx/conf.d/default.conf:ro" in nginx["volumes"]
+    assert _depends_on(nginx) == {"gateway": "service_healthy"}
+    conf = NGINX_CONF.read_text()
+    assert re.search(r"proxy_set_header\s+X-Forwarded-For\s+\$proxy_add_x_forwarded_for;", conf)
+    # The gateways' addresses are looked up in compose's DNS as requests come (a restarted replica
+    # may have another address), so proxy_pass names them through a variable.
+    assert re.search(r"^resolver 127\.0\.0\.11\b", conf, re.M)
+    assert re.search(r"set \$(\w+) gateway;", conf) and "proxy_pass http://$gateways:8080;" in conf
+    gateway_port = _env(compose["services"]["gateway"])["GATEWAY_PORT"]
+    assert f":{gateway_port};" in conf
+
+
+def test_ha_profile_is_a_three_node_cluster_the_services_can_use(compose):
+    services = compose["services"]
+    nodes = [f"rabbitmq-{n}" for n in (1, 2, 3)]
+    for number, node in enumerate(nodes, 1):
+        service = services[node]
+        assert service["profiles"] == ["ha"] and service["hostname"] == node
+        assert service["image"] == services["rabbitmq"]["image"]
+        assert "rabbitmq-cluster" in service["networks"]["default"]["aliases"]
+        assert "./deploy/rabbitmq/cluster.conf:/etc/rabbitmq/rabbitmq.conf:ro" in service["volumes"]
+        assert service["environment"]["RABBITMQ_ERLANG_COOKIE"] == services["rabbitmq-1"]["environment"]["RABBITMQ_ERLANG_COOKIE"]
+        # They join one after another, each through the node before it.
+        assert _depends_on(service) == ({} if number == 1 else {f"rabbitmq-{number - 1}": "service_healthy"})
+    members = set(re.findall(r"^cluster_formation\.classic_config\.nodes\.\d+ = rabbit@(\S+)$",
+                             CLUSTER_CONF.read_text(), re.M))
+    assert members == set(nodes)
+    assert "profiles" not in services["rabbitmq"], "the single broker runs without the ha profile"
+    ha_url = dict(line.split("=", 1) for line in HA_ENV.read_text().splitlines()
+                  if line and not line.startswith("#"))["PE_AMQP_URL"]
+    assert ha_url == "amqp://guest:guest@rabbitmq-cluster:5672/%2F"
+    for name in GRPC_SERVICES:
+        raw = services[name]["environment"]["AMQP_URL"]
+        assert raw == "${PE_AMQP_URL:-" + AMQP_URL + "}"
+        # With the ha profile the services wait for the whole cluster; without it, for the single broker.
+        depends = services[name]["depends_on"]
+        assert depends["rabbitmq-3"] == {"condition": "service_healthy", "required": False}
 
 
 # --- the healthchecks, run against stand-in servers ------------------------------------------------

@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import itertools
-import subprocess
-import sys
 import uuid
 from dataclasses import dataclass
 
 import requests
 
 from support.mailbox import Mailbox
-from support.stack import ROOT, Stack
+from support.stack import Stack
 
 PASSWORD = "Zeven zonnige zeilboten!"
 _numbers = itertools.count(10_000_000 + uuid.uuid4().int % 80_000_000)
@@ -88,9 +86,9 @@ def register(stack: Stack, mailbox: Mailbox, name: str, *, city: str = "Utrecht"
 def create_operator(stack: Stack, mailbox: Mailbox) -> Person:
     username = unique("operator")
     email = f"{username}@seu.example"
-    subprocess.run([sys.executable, "-m", "identity", "create-operator", "--username", username, "--email", email,
-                    "--name", "Operator SEU"], cwd=ROOT, env=stack.service_env("identity"), check=True,
-                   capture_output=True, timeout=60)
+    made = stack.command("identity", "create-operator", "--username", username, "--email", email,
+                         "--name", "Operator SEU", timeout=60)
+    assert made.returncode == 0, made.stdout + made.stderr
     return activate(stack, mailbox, username, email)
 
 

@@ -100,6 +100,11 @@ class Stack:
         env.update(self.overrides.get(service, {}))
         return env
 
+    def command(self, service: str, *args, timeout: float = 120) -> subprocess.CompletedProcess:
+        """`python -m <service> args...` with the service's settings, as an operator runs its commands."""
+        return subprocess.run([sys.executable, "-m", service, *map(str, args)], cwd=ROOT,
+                              env=self.service_env(service), capture_output=True, text=True, timeout=timeout)
+
     def start_process(self, name: str, args: list[str], env: dict[str, str]) -> Process:
         log_path = self.folder / f"{name}.log"
         handle = log_path.open("wb")

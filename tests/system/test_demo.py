@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import pytest
+import requests
 
 from support.api import Api
 from support.stack import ROOT
@@ -21,6 +22,12 @@ def test_demo_fills_the_stack_and_its_logins_work(stack):
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert PASSWORD in result.stdout
+    # Where to go: the web pages where make run serves them, else the API's documentation.
+    address = next(line.split()[1] for line in lines if line.startswith("Open http"))
+    if "/api/docs" in address:
+        assert address == f"{stack.gateway_url}/api/docs" and requests.get(address, timeout=10).status_code == 200
+    else:
+        assert address == "http://127.0.0.1:8000/"
     logins = {line.split()[0]: " ".join(line.split()[1:]) for line in lines if line.startswith("  ") and
               not line.strip().startswith("...")}
     roles = set(logins.values())

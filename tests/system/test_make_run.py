@@ -78,7 +78,8 @@ def test_kill_9_of_reporting_after_a_pdf_report_ends_make_run(tmp_path, amqp_url
         env = {key: value for key, value in os.environ.items() if not key.startswith("PROMETHEUS_")}
         env.update(VAR_DIR=str(tmp_path / "var"), MAIL_DIR=str(tmp_path / "mail"), AMQP_URL=own_vhost,
                    GATEWAY_PORT=str(stack.ports["gateway"]), GATEWAY_METRICS_PORT=str(stack.ports["gateway_metrics"]),
-                   SMTP_PORT=str(stack.ports["smtp"]), PUBLIC_URL=stack.gateway_url, DRAIN_SECONDS="1")
+                   SMTP_PORT=str(stack.ports["smtp"]), PUBLIC_URL=stack.gateway_url, DRAIN_SECONDS="1",
+                   WEB_PORT=str(port_factory()))
         for service in SERVICES:
             env.update({f"{service.upper()}_GRPC_PORT": str(stack.ports[f"{service}_grpc"]),
                         f"{service.upper()}_METRICS_PORT": str(stack.ports[f"{service}_metrics"]),

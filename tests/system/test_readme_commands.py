@@ -1,13 +1,17 @@
 """The README's commands, tried as a newcomer would: on a clean clone, with nothing prepared."""
 import os
+import shlex
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
 import requests
+from sqlalchemy import create_engine, text
 
 from support.broker import isolated_vhost
+from support.resources import DatabaseFactory
 from support.stack import ROOT
 
 pytestmark = pytest.mark.system
@@ -70,3 +74,36 @@ def test_make_run_without_a_broker_says_so_in_one_line(clone):
     line = [l for l in result.stderr.splitlines() if l.startswith("pe-insight:")]
     assert len(line) == 1, result.stderr
     assert "AMQP_URL" in line[0] and "docker compose up -d rabbitmq" in line[0]
+
+
+def _readme_command(words: str) -> list[str]:
+    """The README's command line that contains `words`, as a list of arguments."""
+    lines = [line for line in (ROOT / "README.md").read_text().splitlines()
+             if words in line and line.startswith(".venv/bin/python ")]
+    assert len(lines) == 1, lines
+    return shlex.split(lines[0])
+
+
+def test_the_readme_operator_command_writes_where_make_run_puts_identity(tmp_path):
+    """With identity on its own database (PostgreSQL when TEST_POSTGRES_URL names a server), the
+    README's create-operator command puts the operator there, and nothing in var/'s default file."""
+    databases = DatabaseFactory(os.environ.get("TEST_POSTGRES_URL"), tmp_path)
+    identity_url = databases.new("identity")
+    var = tmp_path / "var"
+    try:
+        command = _readme_command("create-operator")
+        env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+        env.update(IDENTITY_DATABASE_URL=identity_url, VAR_DIR=str(var))
+        result = subprocess.run([sys.executable, *command[1:]], cwd=ROOT, env=env, capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+        engine = create_engine(identity_url)
+        try:
+            with engine.connect() as connection:
+                found = connection.execute(text("SELECT username, kind FROM accounts")).all()
+        finally:
+            engine.dispose()
+        assert [(username, kind.lower()) for username, kind in found] == [("operator", "operator")]
+        assert not list(var.glob("*.db")), "the operator went into an SQLite file under var/"
+    finally:
+        databases.drop_all()

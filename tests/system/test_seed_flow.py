@@ -3,11 +3,12 @@
 Register, mail, password, operator authorisation, contacts, professionals granting, dossier
 reads, the overview report in JSON, PDF and XLSX, then a revocation: the dossier is refused,
 the next report no longer lists the professional, and the professional's read log shows it all.
+
+The stack is the `stack` fixture's: the processes of tests/system, or the composed stack of
+tests/compose, which runs this same test against the containers.
 """
 import io
 import json
-import subprocess
-import sys
 from datetime import date, datetime, timedelta
 
 import openpyxl
@@ -15,7 +16,6 @@ import pytest
 from pypdf import PdfReader
 
 from support.api import add_contact, create_operator, create_professional, register
-from support.stack import ROOT
 
 pytestmark = pytest.mark.system
 
@@ -23,9 +23,7 @@ pytestmark = pytest.mark.system
 def import_progress(stack, tmp_path, records):
     path = tmp_path / "registry.json"
     path.write_text(json.dumps(records))
-    result = subprocess.run([sys.executable, "-m", "reporting", "import-progress", str(path)], cwd=ROOT,
-                            env=stack.service_env("reporting"), capture_output=True, text=True, timeout=120)
-    return result
+    return stack.command("reporting", "import-progress", path)
 
 
 def progress(registration: str, earned: float, submitted: str | None = None) -> dict:

@@ -37,6 +37,14 @@ MAX_BACKOFF_SECONDS = 0.5
 # throttling: a token per failure, a tenth back per success), so a service that is down for
 # good is not sent three times the calls.
 RETRY_TOKENS = 10
+# A replica that vanishes without closing its connections (a killed container, a cut network)
+# answers nothing at all: without pings its connection stays READY, and every call the balancer
+# sends it waits out its deadline. A ping every 2 s, unanswered for 1 s, closes the connection
+# within the gateway's deadline, so calls in flight fail UNAVAILABLE (reads are tried again on
+# another replica) and later ones go to the replicas that answer. The servers allow this rate
+# (svckit.server.KEEPALIVE_SERVER_OPTIONS).
+KEEPALIVE_TIME_MS = 2000
+KEEPALIVE_TIMEOUT_MS = 1000
 
 
 def target(address: str) -> str:
@@ -81,4 +89,11 @@ def channel_options(services: Iterable[ServiceDescriptor] = ()) -> list[tuple[st
     service config published in DNS (TXT records) is not looked up."""
     return [("grpc.service_config", service_config(services)),
             ("grpc.service_config_disable_resolution", 1),
-            ("grpc.enable_retries", 1)]
+            ("grpc.enable_retries", 1),
+            ("grpc.keepalive_time_ms", KEEPALIVE_TIME_MS),
+            ("grpc.keepalive_timeout_ms", KEEPALIVE_TIMEOUT_MS),
+            # gRPC's own bound on an unanswered ping (a minute by default) applies as well.
+            ("grpc.http2.ping_timeout_ms", KEEPALIVE_TIMEOUT_MS),
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.max_pings_without_data", 0),
+            ("grpc.http2.min_time_between_pings_ms", KEEPALIVE_TIME_MS)]

@@ -33,7 +33,10 @@ class SavingHandler:
             # Nanoseconds first: names sort by arrival, also across restarts of the sink.
             name = f"{time.time_ns()}-{self._count:04d}.eml"
         path = self.directory / name
-        path.write_bytes(envelope.content)
+        # Written aside and renamed: a reader of *.eml never sees half a mail.
+        partial = self.directory / (name + ".part")
+        partial.write_bytes(envelope.content)
+        partial.replace(path)
         mail = message_from_bytes(envelope.content, policy=policy.default)
         text = mail.get_body(preferencelist=("plain",))
         links = _LINK.findall(text.get_content()) if text else []
@@ -67,16 +70,22 @@ class Mail:
 class Mailbox:
     def __init__(self, folder: Path):
         self.folder = folder
+        self._read: dict[Path, Mail] = {}   # a kept mail never changes: each file is parsed once
 
-    def all(self) -> list[Mail]:
-        mails = []
-        for path in sorted(self.folder.glob("*.eml")):
+    def all(self, *, skip: frozenset[Path] | set[Path] = frozenset()) -> list[Mail]:
+        """Every mail kept, in order of arrival; those in `skip` (the files of earlier mail) left unread."""
+        return [self._parsed(path) for path in sorted(self.folder.glob("*.eml")) if path not in skip]
+
+    def _parsed(self, path: Path) -> Mail:
+        mail = self._read.get(path)
+        if mail is None:
             message = message_from_bytes(path.read_bytes(), policy=policy.default)
             text = message.get_body(("plain",))
             html = message.get_body(("html",))
-            mails.append(Mail(str(message["To"]), str(message["Subject"]),
-                              text.get_content() if text else "", html.get_content() if html else "", path))
-        return mails
+            mail = Mail(str(message["To"]), str(message["Subject"]),
+                        text.get_content() if text else "", html.get_content() if html else "", path)
+            self._read[path] = mail
+        return mail
 
     def to(self, recipient: str) -> list[Mail]:
         return [m for m in self.all() if recipient.lower() in m.recipient.lower()]

@@ -9,6 +9,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
+from svckit.database_watch import DatabaseWatch
 from svckit.db import check_database, check_schema, make_engine, upgrade
 from svckit.logs import get_logger
 from svckit.server import GrpcHost, Registration, run_until_signalled, start_metrics_server
@@ -29,6 +30,8 @@ class Worker:
 class ServiceParts:
     registrations: Sequence[Registration]
     workers: Sequence[Worker] = field(default_factory=tuple)
+    # The service's database: its health says NOT_SERVING while the database does not answer.
+    database: Engine | None = None
 
 
 def open_database(url: str, migrations: Path, *, migrate: bool = True) -> Engine:
@@ -68,7 +71,11 @@ def serve(settings, *, parts: ServiceParts, registry: CollectorRegistry, tls: Tl
                     credentials=tls.server_credentials() if tls is not None else None,
                     max_workers=max_workers, bind_host=settings.bind_host, reflection=settings.reflection)
     start_metrics_server(settings.metrics_port, registry, settings.metrics_bind_host)
-    threads = [threading.Thread(target=_guarded(w), name=w.name, daemon=True) for w in parts.workers]
+    workers = list(parts.workers)
+    if parts.database is not None:
+        watch = DatabaseWatch(parts.database, host.set_serving)
+        workers.append(Worker("database-watch", watch.run, watch.stop))
+    threads = [threading.Thread(target=_guarded(w), name=w.name, daemon=True) for w in workers]
     host.start()
     for thread in threads:
         thread.start()
@@ -76,7 +83,7 @@ def serve(settings, *, parts: ServiceParts, registry: CollectorRegistry, tls: Tl
     log.info("ready", grpc_port=host.port, metrics_port=settings.metrics_port, tls=tls is not None)
 
     def stop_workers():
-        for worker in parts.workers:
+        for worker in workers:
             worker.stop()
         for thread in threads:
             thread.join(timeout=settings.drain_seconds)

@@ -29,6 +29,12 @@ log = get_logger(__name__)
 # long (gRPC adds up to 10% either way; calls in flight finish first), and the client, reconnecting,
 # resolves the name anew.
 MAX_CONNECTION_AGE_SECONDS = 300
+# Clients ping every connection every few seconds to notice a replica that vanished
+# (svckit.balancing.KEEPALIVE_TIME_MS); without these the server would count those pings as abuse
+# and close the connection (GOAWAY too_many_pings).
+KEEPALIVE_SERVER_OPTIONS = [("grpc.keepalive_permit_without_calls", 1),
+                            ("grpc.http2.min_ping_interval_without_data_ms", 1000),
+                            ("grpc.http2.max_ping_strikes", 0)]
 
 
 @dataclass(frozen=True)
@@ -88,7 +94,8 @@ class GrpcHost:
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
             interceptors=interceptors,
-            options=[("grpc.so_reuseport", 0), ("grpc.max_connection_age_ms", MAX_CONNECTION_AGE_SECONDS * 1000)],
+            options=[("grpc.so_reuseport", 0), ("grpc.max_connection_age_ms", MAX_CONNECTION_AGE_SECONDS * 1000),
+                     *KEEPALIVE_SERVER_OPTIONS],
         )
         for registration in registrations:
             registration.add_to_server(registration.servicer, self._server)
@@ -112,6 +119,12 @@ class GrpcHost:
     def mark_ready(self) -> None:
         """Health answers SERVING only from here on."""
         self._set_all(health_pb2.HealthCheckResponse.SERVING)
+
+    def set_serving(self, serving: bool) -> None:
+        """SERVING or NOT_SERVING after being ready, as what the service needs comes and goes
+        (svckit.database_watch); once draining, it stays NOT_SERVING."""
+        self._set_all(health_pb2.HealthCheckResponse.SERVING if serving
+                      else health_pb2.HealthCheckResponse.NOT_SERVING)
 
     def drain(self, grace_seconds: float) -> None:
         """Say NOT_SERVING so balancers stop sending, then finish calls in flight."""

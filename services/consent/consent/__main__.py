@@ -74,6 +74,7 @@ def bootstrap(settings: config.Settings, engine: Engine, *, tls: Tls | None, clo
         deps.store.close()
 
     return ServiceParts(
+        database=engine,
         registrations=[api_registration(deps, settings.access_check_workers)],
         workers=[Worker("consent-event-relay", relay.run, stop_relay),
                  Worker("consent-mail-relay", mail_relay.run, mail_relay.stop),

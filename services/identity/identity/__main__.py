@@ -108,6 +108,7 @@ def bootstrap(settings: config.Settings, engine: Engine, *, clock: Clock | None 
     """The composition root: every dependency of the service is built here and nowhere else."""
     service = build(settings, engine, clock=clock, registry=registry)
     return ServiceParts(
+        database=engine,
         registrations=[Registration(SERVICE_NAME, identity_pb2_grpc.add_IdentityServiceServicer_to_server,
                                     service.servicer, peers=peers.ALLOWED_PEERS)],
         workers=[Worker("event-relay", service.run_event_relay, service.event_relay.stop),

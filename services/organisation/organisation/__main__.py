@@ -67,6 +67,7 @@ def bootstrap(settings: config.Settings, engine: Engine, registry: CollectorRegi
             publisher.close()
 
     return ServiceParts(
+        database=engine,
         registrations=[Registration(SERVICE_NAME, organisation_pb2_grpc.add_OrganisationServiceServicer_to_server,
                                     OrganisationService(deps), peers=peers.ALLOWED_PEERS)],
         workers=[Worker("event-relay", run_events, events.stop), Worker("mail-relay", mail.run, mail.stop),

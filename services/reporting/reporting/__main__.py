@@ -91,7 +91,7 @@ def bootstrap(settings: config.Settings, engine: Engine, registry: CollectorRegi
         Worker("pdf-pool", stopped.wait, stop_pool),
     ]
     servicer = ReportingService(deps)
-    return ServiceParts(registrations=[
+    return ServiceParts(database=engine, registrations=[
         Registration(SERVICE_NAME, reporting_pb2_grpc.add_ReportingServiceServicer_to_server, servicer,
                      peers=peers.ALLOWED_PEERS)],
         workers=workers)

@@ -91,23 +91,17 @@ class ConsentLogClient:
 
 
 class OrganisationClient:
-    """The organisation's name and status, kept a minute, since a report is asked for again soon;
-    its contacts, asked every time."""
+    """The organisation's name and status, and its contacts, asked on every report and never kept:
+    a renamed organisation's next report carries the new name, and a suspended one gets none. One
+    GetOrganisation is little beside rendering a report."""
 
     CONTACTS_PAGE = 200
 
-    def __init__(self, channel: grpc.Channel, timeout: float = 5.0, ttl_seconds: float = 60.0):
+    def __init__(self, channel: grpc.Channel, timeout: float = 5.0):
         self._stub = organisation_pb2_grpc.OrganisationServiceStub(channel)
-        self._timeout, self._ttl = timeout, ttl_seconds
-        self._cache: dict[str, tuple[float, OrganisationInfo]] = {}
-        self._lock = threading.Lock()
+        self._timeout = timeout
 
     def organisation(self, organisation_id: str) -> OrganisationInfo:
-        now = time.monotonic()
-        with self._lock:
-            cached = self._cache.get(organisation_id)
-        if cached and now - cached[0] < self._ttl:
-            return cached[1]
         try:
             reply = _call(self._stub.GetOrganisation,
                           organisation_pb2.GetOrganisationRequest(organisation_id=organisation_id), self._timeout)
@@ -116,11 +110,8 @@ class OrganisationClient:
                 raise NotFound("no such organisation") from None
             raise Unavailable("ORGANISATION_UNAVAILABLE",
                               f"the organisation service did not answer ({error.code().name})") from None
-        info = OrganisationInfo(organisation_id, reply.organisation.name,
+        return OrganisationInfo(organisation_id, reply.organisation.name,
                                 reply.organisation.status == organisation_pb2.ORGANISATION_STATUS_AUTHORISED)
-        with self._lock:
-            self._cache[organisation_id] = (now, info)
-        return info
 
     def contact_ids(self, organisation_id: str) -> frozenset[str]:
         found: set[str] = set()

@@ -386,9 +386,12 @@ def get_dossier(request: DossierRequest, deps: Deps) -> Dossier:
         try:
             catch_up(deps, timeout=2.0)
         except ConsentLogUnavailable as error:
+            # consent has just said the consent holds; the read model may only be behind (after a
+            # broker or network fault), so this is no answer yet rather than "not found".
             log.warning("dossier: cannot catch up with consent", error=str(error))
-        else:
-            found = _read_dossier(request, deps)
+            raise Unavailable("READ_MODEL_BEHIND", "the read model cannot catch up with consent's log now; "
+                              "try again") from None
+        found = _read_dossier(request, deps)
     if found is None:
         raise NotFound("no such dossier for this reader")
     consent, stored = found

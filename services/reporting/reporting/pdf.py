@@ -7,12 +7,17 @@ grows to gigabytes at 10,000 rows. What makes it several times faster and small:
   with an ellipsis, nothing wraps), so rows per page and the page count are known up front.
   Each page is a fixed-height block holding the page head, the table's header row (a <thead>),
   its rows and the footer 'Pagina X van Y', numbered here.
-* A page's rows are one block of pre-formatted lines, a line per row, rather than table cells,
-  which WeasyPrint lays out several times more cheaply. Columns are placed by filling the space
-  between fields with em, en and hair spaces whose advance widths are read from the very font
-  file that renders them (kerning and ligatures off), so each field starts within half a pixel of
-  its column, under the <thead> cells whose widths are those columns. Zebra stripes are one
-  repeated 1x2 pixel image per page.
+* A page's rows are two blocks of pre-formatted lines, a line per row, rather than table cells,
+  which WeasyPrint lays out several times more cheaply: the names, and beside them everything
+  else. A name may hold anything (emoji, right-to-left script, glyphs of fallback fonts), so it
+  has a block of its own at the name column, and no name moves another column. The other fields
+  are texts pe-insight writes itself (PE numbers, dates, figures, in DejaVu Sans); their columns
+  are placed by filling the space between fields with em, en and hair spaces whose advance widths
+  are read from the very font file that renders them (kerning and ligatures off), so each field
+  starts within half a pixel of its column, under the <thead> cells whose widths are those
+  columns. Texts are cut to their column between grapheme clusters, counting a glyph of a fallback
+  font generously, and a block clips with an ellipsis (text-overflow) whatever the estimate lets
+  through. Zebra stripes are one repeated 1x2 pixel image per page.
 * The pages are rendered in chunks (PDF_PAGES_PER_CHUNK, 40 by default, evened out so each worker
   gets the same number) as separate small documents, in a pool of worker processes (PDF_WORKERS),
   each chunk knowing its page numbers and the total. The server joins the chunk PDFs with pypdf
@@ -38,6 +43,8 @@ from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
+import regex
+
 from reporting.domain import OverviewReport, ProgressStatus, ReportRow
 from reporting.texts import (STATUS_LABELS, format_date, format_moment, format_number, format_percent,
                              labels)
@@ -59,8 +66,6 @@ logging.getLogger("weasyprint").addFilter(_QuietSubsetting())
 CONTENT_TYPE = "application/pdf"
 ROWS_PER_PAGE = 25
 ROW_MM = 6.2
-PX_PER_PT = 96 / 72
-BODY_PX = 8 * PX_PER_PT
 BAR_PX = 96
 FIELD_GAP_PX = 8
 # Column starts in CSS px from the start of a row's text; the line is 1020 px (270 mm) wide.
@@ -68,85 +73,102 @@ COLUMNS = (("name", 0), ("number", 244), ("period", 360), ("points", 528), ("pro
            ("submitted", 772), ("valid_until", 888))
 LINE_PX = 1020
 ROW_PADDING_PX = 4
-FONT_FILES = {
-    False: ("DejaVu Sans:style=Book", ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-                                       "/usr/share/fonts/dejavu/DejaVuSans.ttf")),
-    True: ("DejaVu Sans:style=Bold", ("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
-                                      "/usr/share/fonts/dejavu/DejaVuSans-Bold.ttf")),
-}
+PX_PER_PT = 96 / 72
+BODY_PX = 8 * PX_PER_PT
+FONT_PATTERN = "DejaVu Sans:style=Book"
+FONT_PATHS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/dejavu/DejaVuSans.ttf")
+EM_SPACE, EN_SPACE, HAIR_SPACE, ELLIPSIS = "\u2003", "\u2002", "\u200a", "\u2026"
 STATUS_COLOURS = {"on_track": "#2e7d32", "behind": "#d9822b", "dossier_submitted": "#1f6fb2",
                   "no_data": "#9aa5b1"}
-EM_SPACE, EN_SPACE, HAIR_SPACE, ELLIPSIS = "\u2003", "\u2002", "\u200a", "\u2026"
 
 
-# --------------------------------------------------------------------------- text metrics
+# --------------------------------------------------------------------------- text
 
 
 class FontMetrics:
-    """Advance widths of one font file, as Pango places glyphs with kerning off and no hinting."""
+    """Advance widths of one font file, to cut a text before it reaches its column's edge.
+
+    A character the font lacks is drawn by a fallback font (Noto Color Emoji, Noto Sans Arabic...)
+    and counted as 1.25 em, a little over an emoji's advance, so that a cut text fits; a cluster (an
+    emoji sequence, a letter with its accents) counts as its first character, since it is drawn as
+    one glyph or as marks on it. Where the estimate errs, the column clips with an ellipsis anyway.
+    """
+
+    MISSING_EM = 1.25
 
     def __init__(self, path: str | None):
         self.path = path
         self._advances: dict[int, int] = {}
         self.units_per_em = 2048
-        self._missing = 2048
         if path:
             from fontTools.ttLib import TTFont
             font = TTFont(path, lazy=True)
             self.units_per_em = font["head"].unitsPerEm
             metrics = font["hmtx"].metrics
             self._advances = {cp: metrics[glyph][0] for cp, glyph in font.getBestCmap().items()}
-            # A character the font lacks comes from a fallback font: assume it is wide.
-            self._missing = self.units_per_em
             font.close()
+        self._missing = int(self.units_per_em * self.MISSING_EM)
 
     def units(self, text: str) -> int:
+        return sum(self._cluster_units(cluster) for cluster in _CLUSTER.findall(text))
+
+    def _cluster_units(self, cluster: str) -> int:
         if not self._advances:  # no font file found: a generous estimate
-            return sum(int(self.units_per_em * 0.62) for _ in text)
-        return sum(self._advances.get(ord(c), self._missing) for c in text)
+            return int(self.units_per_em * 0.62)
+        return self._advances.get(ord(cluster[0]), self._missing)
 
     def width(self, text: str, size_px: float) -> float:
         return self.units(text) * size_px / self.units_per_em
 
 
-def _font_file(bold: bool) -> str | None:
-    pattern, known = FONT_FILES[bold]
+_CLUSTER = regex.compile(r"\X")   # extended grapheme clusters: what a reader takes for one character
+
+
+def _font_file() -> str | None:
     try:
-        found = subprocess.run(["fc-match", "-f", "%{file}", pattern], capture_output=True, text=True,
+        found = subprocess.run(["fc-match", "-f", "%{file}", FONT_PATTERN], capture_output=True, text=True,
                                timeout=5).stdout.strip()
         if found and os.path.exists(found) and "DejaVuSans" in os.path.basename(found):
             return found
     except (OSError, subprocess.SubprocessError):
         pass
-    return next((path for path in known if os.path.exists(path)), None)
+    return next((path for path in FONT_PATHS if os.path.exists(path)), None)
 
 
 @functools.cache
-def metrics(bold: bool = False) -> FontMetrics:
-    path = _font_file(bold)
+def metrics() -> FontMetrics:
+    path = _font_file()
     if path is None:
-        log.warning("DejaVu Sans not found; PDF columns are placed by estimate", bold=bold)
+        log.warning("DejaVu Sans not found; PDF texts are cut by estimate")
     return FontMetrics(path)
 
 
+# Bidi embeddings, overrides and isolates from a name would reorder what follows them on its line.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def clean_text(text: str) -> str:
-    """One line of printable text: control characters and line breaks become spaces."""
-    return "".join(" " if unicodedata.category(c)[0] in "CZ" and c != " " else c for c in text).strip()
+    """One line of printable text: control characters and line breaks become spaces. Format
+    characters stay (the zero-width joiner of an emoji sequence, the tags of a flag, the ZWNJ of a
+    Persian name), except the bidi controls."""
+    return "".join(" " if unicodedata.category(c)[0] in "CZ" and unicodedata.category(c) != "Cf" else c
+                   for c in text if c not in _BIDI_CONTROLS).strip()
 
 
-def fit(text: str, max_px: float, font: FontMetrics, size_px: float) -> str:
-    """The text, cut with an ellipsis where it would be wider than max_px."""
+def fit(text: str, max_px: float, font: FontMetrics | None = None, size_px: float = BODY_PX) -> str:
+    """The text, cut between clusters with an ellipsis where it would be wider than max_px."""
+    font = font or metrics()
     text = clean_text(text)
     if font.width(text, size_px) <= max_px:
         return text
     limit = max_px * font.units_per_em / size_px - font.units(ELLIPSIS)
-    used, cut = 0, 0
-    for index, char in enumerate(text):
-        used += font.units(char)
+    used, kept = 0, []
+    for cluster in _CLUSTER.findall(text):
+        used += font.units(cluster)
         if used > limit:
-            cut = index
             break
-    return text[:cut].rstrip() + ELLIPSIS
+        kept.append(cluster)
+    return "".join(kept).rstrip() + ELLIPSIS
 
 
 class Line:
@@ -253,25 +275,34 @@ def chunk_jobs(report: OverviewReport, pages_per_chunk: int) -> list[ChunkJob]:
 
 
 def _columns_px() -> dict[str, tuple[float, float]]:
-    """Each column's start and the widest its text may be."""
+    """Each column's start, from the start of the name, and the widest its text may be."""
     starts = [start for _, start in COLUMNS] + [LINE_PX]
     return {name: (start, starts[i + 1] - start - FIELD_GAP_PX) for i, (name, start) in enumerate(COLUMNS)}
 
 
-def row_line(row: PdfRow) -> tuple[str, str | None]:
-    """The row's text before the progress bar and after it (None: no bar)."""
-    font, columns = metrics(False), _columns_px()
+def _blocks_px() -> list[tuple[str, float, float]]:
+    """The two blocks of a page's rows: the names, and the other fields from the number column on;
+    each its name, left edge and width."""
+    columns = _columns_px()
+    rest = columns["number"][0]
+    return [("names", ROW_PADDING_PX, columns["name"][1]), ("fields", rest + ROW_PADDING_PX, LINE_PX - rest)]
+
+
+def row_line(row: PdfRow) -> tuple[str, str, str | None]:
+    """The row's name; its other fields before the progress bar; and after it (None: no bar).
+    The fields' line starts at the number column."""
+    font, columns = metrics(), _columns_px()
+    offset = columns["number"][0]
     line = Line(font, BODY_PX)
-    for name, value in (("name", row.name), ("number", row.number), ("period", row.period),
-                        ("points", row.points)):
+    for name, value in (("number", row.number), ("period", row.period), ("points", row.points)):
         start, width = columns[name]
-        if start:
-            line.move_to(start)
-        line.add(fit(value, width, font, BODY_PX))
+        if start > offset:
+            line.move_to(start - offset)
+        line.add(fit(value, width, font))
     start, width = columns["progress"]
-    line.move_to(start)
+    line.move_to(start - offset)
     if row.percent is None:
-        line.add(fit(row.percent_text, width, font, BODY_PX))
+        line.add(fit(row.percent_text, width, font))
         before, after = line, line
     else:
         before = line
@@ -279,11 +310,10 @@ def row_line(row: PdfRow) -> tuple[str, str | None]:
         after.add(" " + row.percent_text)
     for name, value in (("submitted", row.submitted), ("valid_until", row.valid_until)):
         start, width = columns[name]
-        after.move_to(start)
-        after.add(fit(value, width, font, BODY_PX))
-    if after is before:
-        return before.text(), None
-    return before.text(), after.text()
+        after.move_to(start - offset)
+        after.add(fit(value, width, font))
+    name = fit(row.name, columns["name"][1], font)
+    return name, before.text(), (None if after is before else after.text())
 
 
 def _stripes_uri() -> str:
@@ -302,14 +332,16 @@ def _templates():
     environment = Environment(loader=PackageLoader("reporting", "templates"),
                               autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
     return environment.get_template("overview.html"), environment.get_template("overview.css").render(
-        columns=_column_widths(), bar_px=BAR_PX, row_padding_px=ROW_PADDING_PX, rows_per_page=ROWS_PER_PAGE,
-        row_mm=ROW_MM, stripes=_stripes_uri())
+        columns=_column_widths(), blocks=_blocks_px(), bar_px=BAR_PX, row_padding_px=ROW_PADDING_PX,
+        rows_per_page=ROWS_PER_PAGE, row_mm=ROW_MM, stripes=_stripes_uri())
 
 
 def _column_widths() -> list[tuple[str, int]]:
+    """The header cells' widths: each starts where its column does, so that its title and the
+    column's text start at the same place; the last one reaches the rows' right edge."""
     starts = [start for _, start in COLUMNS] + [LINE_PX]
     widths = [starts[i + 1] - starts[i] for i in range(len(COLUMNS))]
-    widths[0] += ROW_PADDING_PX
+    widths[-1] += ROW_PADDING_PX
     return [(name, width) for (name, _), width in zip(COLUMNS, widths)]
 
 
@@ -373,8 +405,8 @@ def render_chunk(job: ChunkJob) -> bytes:
             page["summary"] = job.summary
             page["chart"] = _chart(job.summary, job.language)
         else:
-            page["rows"] = [dict(zip(("before", "after"), row_line(row)), percent=row.percent, status=row.status)
-                            for row in rows]
+            page["rows"] = [dict(zip(("name", "before", "after"), row_line(row)), percent=row.percent,
+                                 status=row.status) for row in rows]
         pages.append(page)
     html = template.render(job=job, words=words, pages=pages, columns=_column_widths(), colours=STATUS_COLOURS,
                            newline="\n")
@@ -382,8 +414,8 @@ def render_chunk(job: ChunkJob) -> bytes:
 
 
 def warm_up() -> None:
-    """Load the fonts, templates and WeasyPrint in a fresh worker before the first report."""
-    metrics(False), metrics(True), _templates(), _stylesheet()
+    """Load the font metrics, templates and WeasyPrint in a fresh worker before the first report."""
+    metrics(), _templates(), _stylesheet()
 
 
 def start_worker(service_alive) -> None:

@@ -13,6 +13,7 @@ from datetime import date, datetime, timezone
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy.exc import OperationalError
 
 from pe.common.v1 import common_pb2
 from pe.reporting.v1 import reporting_pb2, reporting_pb2_grpc
@@ -52,6 +53,9 @@ def status_of(error: Exception) -> grpc.Status:
     if isinstance(error, handlers.Unavailable):
         return _with_retry_after(rpc_errors.failure(grpc.StatusCode.UNAVAILABLE, error.reason, str(error)),
                                  error.retry_after)
+    if isinstance(error, OperationalError):  # the database went away: as the other services, try again
+        return _with_retry_after(rpc_errors.failure(grpc.StatusCode.UNAVAILABLE, "DATABASE_UNAVAILABLE",
+                                                    "the database did not answer"), 2)
     if isinstance(error, handlers.OrganisationNotAuthorised):
         return rpc_errors.failure(grpc.StatusCode.FAILED_PRECONDITION, "ORGANISATION_NOT_AUTHORISED",
                                   "the organisation is not authorised; it cannot download reports")

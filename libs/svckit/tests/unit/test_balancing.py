@@ -6,7 +6,9 @@ Production names a service by DNS (`dns:///host:port`, every address the name re
 the three replicas are listed with gRPC's `ipv4:` resolver, as no name on this machine resolves
 to several loopback addresses.
 """
+import socket
 import threading
+import time
 
 import grpc
 import pytest
@@ -188,3 +190,71 @@ def test_a_write_whose_replica_stops_is_not_sent_again(replicas, channel, held):
     assert outcome[0].code() == grpc.StatusCode.UNAVAILABLE
     assert _started(victim, WRITE) == 1
     assert sum(_started(host, WRITE) for host in replicas if host is not victim) == 0
+
+
+class SilentableProxy:
+    """A TCP relay in front of a replica that can go silent: it then forwards nothing either way and
+    closes nothing, as a killed container or a cut network looks to its clients."""
+
+    def __init__(self, port: int):
+        self._upstream = port
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._silent = threading.Event()
+        self._sockets: list[socket.socket] = [self._listener]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def silence(self) -> None:
+        self._silent.set()
+
+    def close(self) -> None:
+        for sock in self._sockets:
+            sock.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self._upstream))
+            self._sockets += [client, server]
+            threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                if self._silent.is_set():
+                    continue   # swallowed: no answer, no close
+                sink.sendall(data)
+        except OSError:
+            return
+
+
+def test_a_replica_gone_silent_is_left_out_within_the_callers_deadline(certificates):
+    hosts = [_start(f"replica-{n}", certificates, None) for n in (1, 2)]
+    proxies = [SilentableProxy(host.port) for host in hosts]
+    target = "ipv4:" + ",".join(f"127.0.0.1:{proxy.port}" for proxy in proxies)
+    try:
+        with tls.open_channel(target, certificates.tls("gateway"), [("grpc.default_authority", "localhost")],
+                              service=CONSENT) as channel:
+            assert {_call(channel, READ).decode() for _ in range(10)} == {"replica-1", "replica-2"}
+            proxies[0].silence()
+            started = time.monotonic()
+            # Reads sent to the silent replica fail UNAVAILABLE once its pings go unanswered, and are
+            # answered by the other in time; without pings they would wait out the 5 s deadline.
+            assert {_call(channel, READ).decode() for _ in range(10)} == {"replica-2"}
+            writes = []
+            for _ in range(10):
+                try:
+                    writes.append(_call(channel, WRITE).decode())
+                except grpc.RpcError as error:
+                    writes.append(error.code())
+            assert set(writes) <= {"replica-2", grpc.StatusCode.UNAVAILABLE}, writes
+            assert time.monotonic() - started < 10
+    finally:
+        for proxy in proxies:
+            proxy.close()
+        for host in hosts:
+            host.drain(0)

@@ -216,3 +216,12 @@ def test_the_bind_address_is_a_choice(port_factory):
         assert _connects("127.0.0.2", host.port) and _connects("127.0.0.2", metrics_port)
     finally:
         host.drain(0)
+
+
+def test_health_follows_what_the_service_needs_after_ready(host, channel):
+    host.mark_ready()
+    host.set_serving(False)
+    assert _health(channel) == health_pb2.HealthCheckResponse.NOT_SERVING
+    assert _health(channel, ECHO_SERVICE) == health_pb2.HealthCheckResponse.NOT_SERVING
+    host.set_serving(True)
+    assert _health(channel) == health_pb2.HealthCheckResponse.SERVING

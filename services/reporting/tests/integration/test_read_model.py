@@ -209,6 +209,18 @@ def test_a_dossier_just_granted_is_found_by_catching_up(deps, consent_world, org
     assert dossier.progress is None and dossier.consent_id == granted.consent.consent_id
 
 
+def test_a_dossier_the_read_model_is_behind_on_is_unavailable_while_consent_cannot_be_asked(
+        deps, consent_world, organisation):
+    granted = consent_world.grant(pid(1), organisation, kid(1))   # not delivered by the broker yet
+    consent_world.available = False                              # and consent's log cannot be asked
+    request = handlers.DossierRequest(pid(1), pid(80), kid(1), granted.consent.consent_id)
+    with pytest.raises(handlers.Unavailable) as caught:          # a retryable 503, not a 404
+        handlers.get_dossier(request, deps)
+    assert caught.value.reason == "READ_MODEL_BEHIND" and caught.value.retry_after > 0
+    consent_world.available = True
+    assert handlers.get_dossier(request, deps).consent_id == granted.consent.consent_id
+
+
 def test_dossiers_of_a_contact_are_listed_in_pages(deps, consent_world, organisation, clock):
     for n in range(1, 8):
         handlers.apply_consent_event(consent_world.grant(pid(n), organisation, kid(1),

@@ -1,22 +1,28 @@
-"""The PDF report read back with pypdf: page head, organisation, 'Pagina X van Y', header row on every
-page, the rows, and columns that line up whether rendered here or in chunks by worker processes."""
+"""The PDF report read back with pypdf (its text, lines rebuilt from where the glyphs are) and with
+pdfminer.six (where each glyph is): page head, organisation, 'Pagina X van Y', header row on every
+page, the rows, and columns that line up for every name, whether rendered here or in chunks by
+worker processes."""
 from __future__ import annotations
 
 import io
 import re
 
 import pytest
+from pdfminer.high_level import extract_pages
+from pdfminer.layout import LTChar, LTContainer
 from pypdf import PdfReader
 
 from reporting import pdf
 from reporting.domain import Language
 from reporting.pdf import PdfPool, PdfRenderer
+from reporting.texts import labels as pdf_labels
 
 SPACES = re.compile(r"[\s\u2000-\u200a]+")
 
 
 def pages_text(data: bytes) -> list[str]:
-    return [SPACES.sub(" ", page.extract_text()) for page in PdfReader(io.BytesIO(data)).pages]
+    return [SPACES.sub(" ", page.extract_text(extraction_mode="layout"))
+            for page in PdfReader(io.BytesIO(data)).pages]
 
 
 def render(report, **kwargs) -> bytes:
@@ -77,19 +83,103 @@ def test_chunks_from_worker_processes_number_their_pages_from_the_right_offset(m
     assert all(f"Professional {i:05d}" in " ".join(texts) for i in range(160))
 
 
-@pytest.mark.parametrize("text", ["Ab", "Wij zijn Ωmega", "iiii", "WWWWWWW", "Émile Zoë Çelik"])
-def test_fills_put_each_column_within_half_a_pixel_of_its_start(text):
-    font = pdf.metrics(False)
-    line = pdf.Line(font, pdf.BODY_PX)
-    line.add(text)
-    for _, start in pdf.COLUMNS[1:]:
-        line.move_to(start)
-        assert abs(line.x_px - start) <= 0.6
-        line.add(text)
+SPACE_PT = 8 * 651 / 2048   # DejaVu Sans' space at 8 pt
+NAMES = {
+    "plain": "Anna de Vries",
+    "emoji": "Anna \U0001F600 de Vries",
+    "family": "Familie \U0001F468\u200d\U0001F469\u200d\U0001F467\u200d\U0001F466 Jansen",
+    "flag": "\U0001F1F3\U0001F1F1 Piet Smit",
+    "skin tone": "Duim \U0001F44D\U0001F3FD Bakker",
+    "arabic": "\u0645\u062d\u0645\u062f \u0627\u0644\u0639\u0645\u0631\u064a",
+    "hebrew": "\u05d3\u05d5\u05d3 \u05dc\u05d5\u05d9",
+    "mixed": "Ahmed \u0645\u062d\u0645\u062f Jansen",
+    "overriding": "\u202eEvil\u202c Override",
+    "accents": "Zo\u00eb \u00c7elik-\u0150rs",
+    "long emoji": "\U0001F600" * 40,
+}
 
 
-def test_fit_cuts_to_the_width():
-    font = pdf.metrics(False)
-    cut = pdf.fit("x" * 200, 100, font, pdf.BODY_PX)
+def glyphs(data: bytes, page_number: int) -> list[LTChar]:
+    """Every glyph on a page, with where pdfminer.six reads it: x0, and the baseline in matrix[5]."""
+    def walk(item):
+        if isinstance(item, LTChar):
+            yield item
+        elif isinstance(item, LTContainer):
+            for child in item:
+                yield from walk(child)
+    return list(walk(list(extract_pages(io.BytesIO(data), page_numbers=[page_number - 1]))[0]))
+
+
+def rows_by_baseline(chars: list[LTChar]) -> dict[float, list[LTChar]]:
+    """The glyphs in lines, left to right: a glyph joins the line whose baseline is within 2 pt of its own."""
+    rows: dict[float, list[LTChar]] = {}
+    for char in sorted(chars, key=lambda c: -c.matrix[5]):
+        near = next((b for b in rows if abs(b - char.matrix[5]) <= 2), None)
+        rows.setdefault(char.matrix[5] if near is None else near, []).append(char)
+    return {baseline: sorted(row, key=lambda c: c.x0) for baseline, row in rows.items()}
+
+
+def test_columns_line_up_and_every_name_renders_in_its_order(make_report):
+    names = list(NAMES.values())
+    report = make_report(len(names), names=names)
+    data = render(report)
+    rows = rows_by_baseline(glyphs(data, 2))
+    titles = pdf_labels(Language.NL.value)
+    header = next(row for row in rows.values() if "".join(c.get_text() for c in row).startswith(titles["name"]))
+    header_text = "".join(c.get_text() for c in header)
+    column_x = {name: header[header_text.index(titles[name])].x0 for name, _ in pdf.COLUMNS}
+    # The number column is known by its text; each row's other fields share its baseline.
+    numbers = {}
+    for baseline, row in rows.items():
+        text = "".join(c.get_text() for c in row)
+        match = re.search(r"PE-0000(\d\d)", text)
+        if match:
+            numbers[int(match.group(1))] = baseline
+    assert sorted(numbers) == list(range(len(names)))
+    starts = [x for _, x in sorted(column_x.items(), key=lambda item: item[1])] + [10_000]
+    pitch = numbers[0] - numbers[1]
+    for index, kind in enumerate(NAMES):
+        baseline = numbers[index]
+        assert abs(numbers[0] - index * pitch - baseline) <= 1, kind   # rows evenly spaced
+        row = rows[baseline]
+        assert all(abs(c.matrix[5] - baseline) <= 1 for c in row), kind   # one baseline across the row
+        for left, right in zip(starts, starts[1:]):
+            field = [c for c in row if left - 6 <= c.x0 < right - 6 and c.get_text().strip()]
+            if not field:   # a row without PE data leaves the period and points empty
+                continue
+            # The progress column's text follows its bar (96 px) and a space, or has no bar.
+            after_bar = left + pdf.BAR_PX * 0.75 + SPACE_PT if left == column_x["progress"] else left
+            assert min(abs(field[0].x0 - left), abs(field[0].x0 - after_bar)) <= 1, (kind, left, field[0].x0)
+        name = [c for c in row if c.x0 < column_x["number"] - 6]
+        shown = "".join(c.get_text() for c in name)
+        assert name[-1].x1 <= column_x["number"] - 5, kind   # cut inside its column
+        if kind in ("arabic", "hebrew"):
+            assert shown == NAMES[kind][::-1], kind   # drawn right to left: the first word rightmost
+        elif kind == "mixed":
+            assert shown == "Ahmed \u062f\u0645\u062d\u0645 Jansen"
+        elif kind == "overriding":
+            assert shown == "Evil Override"   # a name's bidi override reorders nothing
+        elif kind == "long emoji":
+            assert shown.endswith("\u2026") and len(shown) < 40
+        else:
+            assert shown == NAMES[kind], kind
+    emoji = [c for c in rows[numbers[1]] if c.get_text() == "\U0001F600"]
+    family = [c for c in rows[numbers[2]] if "\u200d" in c.get_text()]
+    assert emoji and "Emoji" in emoji[0].fontname   # drawn by a font that has it, not as a missing glyph
+    assert len(family) == 1 and family[0].get_text() == NAMES["family"].split()[1]   # one glyph, the family
+
+
+def test_fit_cuts_between_clusters_to_the_width():
+    font = pdf.metrics()
+    cut = pdf.fit("x" * 200, 100)
     assert cut.endswith("…") and font.width(cut, pdf.BODY_PX) <= 100
-    assert pdf.fit("kort\tmet\ntab", 100, font, pdf.BODY_PX) == "kort met tab"
+    family = "\U0001F468\u200d\U0001F469\u200d\U0001F467"
+    cut = pdf.fit(family * 30, 100)
+    assert cut.endswith("…") and cut[:-1] == family * (len(cut[:-1]) // len(family))   # whole sequences only
+    assert pdf.fit("Zo\u0065\u0308 " * 30, 60).count("\u0308") == pdf.fit("Zo\u0065\u0308 " * 30, 60).count("e")
+
+
+def test_clean_text_keeps_joiners_and_drops_controls():
+    assert pdf.clean_text("kort\tmet\ntab") == "kort met tab"
+    assert pdf.clean_text("\U0001F468\u200d\U0001F469") == "\U0001F468\u200d\U0001F469"
+    assert pdf.clean_text("\u202eEvil\u202c") == "Evil"
