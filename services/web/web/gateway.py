@@ -26,9 +26,9 @@ from pe_insight_client.api.professionals import create_professional, import_prof
 from pe_insight_client.api.registrations import create_registration
 from pe_insight_client.api.reports import get_overview_report
 from pe_insight_client.api.sessions import create_session, delete_session, get_me, refresh_session
-from pe_insight_client.models import (ContactUpdate, EmailConfirmation, EndDate, Grant, LinkRequest, Login,
-                                      NewDepartment, NewPerson, NewProfessional, OptionalReason,
-                                      OrganisationUpdate, PasswordSetup, Reason, Refresh, Registration)
+from pe_insight_client.models import (ContactUpdate, EndDate, Grant, LinkRequest, Login, NewDepartment, NewPerson,
+                                      NewProfessional, OptionalReason, OrganisationUpdate, PasswordSetup, Reason,
+                                      Refresh, Registration, EmailConfirmation)
 from pe_insight_client.models.get_overview_report_format import GetOverviewReportFormat
 from pe_insight_client.models.get_overview_report_language import GetOverviewReportLanguage
 from pe_insight_client.models.list_organisations_status import ListOrganisationsStatus
@@ -178,9 +178,16 @@ class GatewayApi:
         return self._call(get_contact, token, organisation_id, contact_id)
 
     def add_contact(self, token: str, organisation_id: str, form: dict) -> dict:
-        # The document states a new contact as a person or a department (oneOf).
-        new_contact = NewDepartment if form.get("role") == "department" else NewPerson
-        return self._call(create_contact, token, organisation_id, body=_model(new_contact, form))
+        """A department (with its department name) or a person (without one), as the API has them."""
+        fields = dict(form)
+        if fields.get("role") == "department":
+            # An empty department name goes as it is: the gateway then names the field at fault.
+            fields.setdefault("department_name", "")
+            return self._call(create_contact, token, organisation_id, body=_model(NewDepartment, fields))
+        if fields.pop("department_name", ""):
+            raise ApiError(400, "urn:pe-insight:problem:validation-error",
+                           errors=[{"field": "department_name", "message": "is only for a department"}])
+        return self._call(create_contact, token, organisation_id, body=_model(NewPerson, fields))
 
     def update_contact(self, token: str, organisation_id: str, contact_id: str, changes: dict) -> dict:
         return self._call(update_contact, token, organisation_id, contact_id, body=_model(ContactUpdate, changes))
