@@ -154,7 +154,7 @@ def test_the_instruction_in_a_browser(stack, mailbox, web, browser, tmp_path):
     applicant.check("edit-organisation")
     applicant.fill({"visiting_address.postcode": "", "phone": "0118 000 111"})
     applicant.submit("Opslaan")
-    assert page.locator("#visiting_address-postcode-error").inner_text() == "Vul dit veld in, met hoogstens 10 tekens."
+    assert page.locator("#visiting_address-postcode-error").inner_text() == "Vul een Nederlandse postcode in, bijvoorbeeld 1234 AB."
     applicant.fill({"visiting_address.postcode": "4331 LK"})
     applicant.submit("Opslaan")
     assert "De gegevens van de organisatie zijn opgeslagen." in page.content() and "4331 LK" in page.content()
