@@ -19,7 +19,7 @@ help:
 	@echo "make test   run every test (unit, integration, system)"
 	@echo "make demo   fill a running stack (make run) with believable data; prints who can log in"
 	@echo "make bench  run the benchmarks; figures in var/bench/"
-	@echo "make deploy-tls  a private CA, a certificate per process and identity's key-encryption key in deploy/tls/, for docker compose"
+	@echo "make deploy-tls  a private CA, a certificate per process, identity's key-encryption key and the web's session key in deploy/tls/, for docker compose"
 	@echo "make images build local stand-ins of the stack's container images from Debian's packages"
 	@echo "            (no registry needed; root): docker compose --env-file deploy/images/local.env up"
 	@echo "make compose-test  the stack in containers (local images, 2 replicas of each process, nginx in"
@@ -82,6 +82,7 @@ bench: gen
 deploy-tls: gen
 	$(BIN)/python -m svckit.pki deploy/tls gateway identity organisation consent reporting --key-mode 644
 	@test -s deploy/tls/identity-signing.kek || $(BIN)/python -m identity new-key-encryption-key > deploy/tls/identity-signing.kek
+	@test -s deploy/tls/web-secret-key || $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))' > deploy/tls/web-secret-key
 # Starts a Docker engine if needed (deploy/docker/engine.sh), then builds deploy/images/local.env's images.
 images: $(INSTALLED)
 	VENV=$(VENV) bash deploy/images/build.sh $(IMAGES)

@@ -1,13 +1,13 @@
 """The pe-insight image's HEALTHCHECK: is the process this container runs serving?
 
-The image runs any of the five processes (`python -m <name>`). This finds which one in the process table
+The image runs any of the six processes (`python -m <name>`). This finds which one in the process table
 (or takes it as its argument, or from PE_SERVICE), reads that process's own settings from the container's
 environment (its config.py) for the port, and asks the process: the standard gRPC health service of
 identity, organisation, consent and reporting (over mutual TLS, with the container's certificate, as
-svckit.probe does), GET /healthz of the gateway. Exit status 0 when healthy,
+svckit.probe does), GET /healthz of the gateway and of the web pages. Exit status 0 when healthy,
 1 with one line saying why when not.
 
-    python /app/healthcheck.py [identity|organisation|consent|reporting|gateway]
+    python /app/healthcheck.py [identity|organisation|consent|reporting|gateway|web]
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-SERVICES = ("identity", "organisation", "consent", "reporting", "gateway")
+SERVICES = ("identity", "organisation", "consent", "reporting", "gateway", "web")
 TIMEOUT_SECONDS = 3.0
 
 

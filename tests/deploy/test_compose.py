@@ -345,7 +345,7 @@ def test_nginx_publishes_the_api_and_passes_the_client_address_to_every_gateway(
     assert IMAGE_VARIABLE.fullmatch(nginx["image"]).groups() == ("NGINX_IMAGE", "nginx")
     assert _published(nginx) == {"8080:80"}
     assert "./deploy/nginx/pe-insight.conf:/etc/nginx/conf.d/default.conf:ro" in nginx["volumes"]
-    assert _depends_on(nginx) == {"gateway": "service_healthy"}
+    assert _depends_on(nginx) == {"gateway": "service_healthy", "web": "service_healthy"}
     conf = NGINX_CONF.read_text()
     assert re.search(r"proxy_set_header\s+X-Forwarded-For\s+\$proxy_add_x_forwarded_for;", conf)
     # The gateways' addresses are looked up in compose's DNS as requests come (a restarted replica
@@ -381,6 +381,50 @@ def test_ha_profile_is_a_three_node_cluster_the_services_can_use(compose):
         # With the ha profile the services wait for the whole cluster; without it, for the single broker.
         depends = services[name]["depends_on"]
         assert depends["rabbitmq-3"] == {"condition": "service_healthy", "required": False}
+
+
+def test_web_pages_run_twice_share_their_sessions_and_call_the_gateways(compose):
+    services = compose["services"]
+    web = services["web"]
+    assert _python_m_modules(web["command"]) == {"web"}
+    assert web["image"] == services["gateway"]["image"] and web["pull_policy"] == "never"
+    assert web["deploy"]["replicas"] == 2 and web["restart"] == "unless-stopped"
+    assert "container_name" not in web and not _published(web), "people reach the pages through nginx"
+    env = _env(web)
+    # The web's own config.py reads this environment into the settings meant; the key from its secret.
+    secret = env["WEB_SECRET_KEY_FILE"].removeprefix("/run/secrets/")
+    assert secret in web["secrets"] and compose["secrets"][secret]["file"] == "./deploy/tls/web-secret-key"
+    settings = _load_settings("web", {**env, "WEB_SECRET_KEY_FILE": str(Path(__file__))})
+    assert (settings.bind_host, settings.port) == ("0.0.0.0", 8000)
+    # The replicas keep the sessions in the stack's Redis, not each in its own memory.
+    assert settings.session_store_url.startswith("redis://redis:6379/")
+    assert settings.session_store_url != _env(services["gateway"])["RATE_LIMIT_STORAGE_URL"]
+    gateway_port = _env(services["gateway"])["GATEWAY_PORT"]
+    assert settings.gateway_url == f"http://gateway:{gateway_port}"
+    # Behind nginx: the person's address (which the gateways count rate limits by) is the one it saw.
+    assert settings.trusted_proxy_hops == 1
+    # Links in mails open the pages: the services' public address is nginx's, where the pages are.
+    published = {p.split(":")[0] for p in _published(services["nginx"])}
+    assert settings.public_url == _env(services["identity"])["PUBLIC_URL"] == f"http://127.0.0.1:{published.pop()}"
+    assert _depends_on(web) == {"gateway": "service_healthy", "redis": "service_healthy"}
+    assert "http://127.0.0.1:8000/healthz" in _healthcheck_code(web)
+    # nginx: the API and the gateways' probes to the gateways, everything else to the pages.
+    conf = NGINX_CONF.read_text()
+    api = re.search(r"location ~ \^/\(([^)]*)\)", conf).group(1).split("|")
+    assert api == ["api/", r"\.well-known/", "healthz$", "readyz$"]
+    assert re.search(r"location / \{\s*set \$(\w+) web;\s*proxy_pass http://\$\1:8000;", conf)
+
+
+def test_web_secret_key_file_is_read_and_checked(tmp_path):
+    from svckit.config import SettingError
+    key = tmp_path / "web-secret-key"
+    key.write_text("k" * 40 + "\n")
+    assert _load_settings("web", {"WEB_SECRET_KEY_FILE": str(key)}).secret_key == "k" * 40
+    key.write_text("short\n")
+    with pytest.raises(SettingError, match="at least 32"):
+        _load_settings("web", {"WEB_SECRET_KEY_FILE": str(key)})
+    with pytest.raises(SettingError, match="cannot be read"):
+        _load_settings("web", {"WEB_SECRET_KEY_FILE": str(tmp_path / "absent")})
 
 
 # --- the healthchecks, run against stand-in servers ------------------------------------------------
@@ -422,7 +466,8 @@ def test_grpc_healthcheck_fails_when_nothing_listens(compose, certificates):
     assert _run_probe(compose, "identity", _free_port(), certificates) != 0
 
 
-def test_gateway_healthcheck_follows_healthz(compose):
+@pytest.mark.parametrize(("name", "port"), [("gateway", 8080), ("web", 8000)])
+def test_http_healthcheck_follows_healthz(compose, name, port):
     state = {"status": 200}
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -438,8 +483,9 @@ def test_gateway_healthcheck_follows_healthz(compose):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        code = _healthcheck_code(compose["services"]["gateway"]).replace(
-            "127.0.0.1:8080", f"127.0.0.1:{server.server_address[1]}")
+        code = _healthcheck_code(compose["services"][name])
+        assert f"http://127.0.0.1:{port}/healthz" in code
+        code = code.replace(f"127.0.0.1:{port}", f"127.0.0.1:{server.server_address[1]}")
         assert _run_code(code) == 0
         state["status"] = 500
         assert _run_code(code) != 0
@@ -499,7 +545,8 @@ def test_dockerfile_installs_what_the_makefile_installs():
     assert installs.group(1).split()[1::2] == packages
     assert "grpc_tools.protoc -I protos" in runs and "--grpc_python_out=gen/python" in runs
     env = " ".join(args for op, args in instructions if op == "ENV").split()
-    assert "PYTHONPATH=/app/gen/python" in env, "the generated code is on the path in the image"
+    # The generated code on the path in the image: the gRPC code and the web's client of the gateway.
+    assert "PYTHONPATH=/app/gen/python:/app/gen/web-client" in env, "the generated code is on the path in the image"
 
 
 def test_dockerfile_runs_as_a_non_root_user_and_selects_the_process():

@@ -121,11 +121,36 @@ def test_runtime_stage_takes_only_the_venv_sources_and_generated_code():
     copies = re.findall(r"^COPY (.+)$", runtime, re.M)
     assert copies == ["--from=build /opt/venv /opt/venv", "--from=build /app/libs /app/libs",
                       "--from=build /app/services /app/services", "--from=gen /src/gen/python /app/gen/python",
+                      "--from=web /app/gen/web-client/pe_insight_client /app/gen/web-client/pe_insight_client",
+                      "--from=web /app/services/web/node_modules /app/services/web/node_modules",
                       "deploy/healthcheck.py /app/healthcheck.py"]
+    assert "npm" not in runtime and "nodejs" not in runtime and "openapi-python-client" not in runtime
+    assert "PYTHONPATH=/app/gen/python:/app/gen/web-client" in runtime
     assert "requirements-dev" not in instructions, "test and development tools are never installed in the image"
     healthcheck = re.findall(r"^HEALTHCHECK (.+)$", runtime, re.M)
     assert len(healthcheck) == 1 and healthcheck[0].endswith('CMD ["python", "/app/healthcheck.py"]')
     assert "# syntax=" not in text, "a syntax directive makes BuildKit pull its frontend from a registry"
+
+
+def test_web_stage_makes_the_client_and_the_assets_as_the_makefile_does():
+    """The web's client of the gateway from the gateway's OpenAPI document, with the Makefile's
+    commands and openapi-python-client at its pin; the style sheets by npm ci without devDependencies,
+    with Node from Debian's packages (the local stand-in base has no other)."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    instructions = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    stages = {stage.split()[2]: stage for stage in re.split(r"^FROM ", instructions, flags=re.M)[1:]}
+    web = stages["web"]
+    assert web.startswith("${PYTHON_IMAGE} AS web")
+    assert re.search(r"apt-get install -y --no-install-recommends nodejs npm", web)
+    assert "pip install -c constraints.txt openapi-python-client" in web
+    makefile = re.sub(r"\s+", " ", (ROOT / "Makefile").read_text().replace("\\\n", " "))
+    for command in ("-m web.openapi_document gen/web-client/openapi.json",
+                    "openapi-python-client generate --path gen/web-client/openapi.json --meta none "
+                    "--output-path gen/web-client/pe_insight_client --config services/web/openapi-client.yaml"):
+        assert command in makefile and command in re.sub(r"\s+", " ", web.replace("/opt/tools/bin/", "")), command
+    assert re.search(r"WORKDIR /app/services/web\s+RUN npm ci --omit=dev --ignore-scripts", web)
+    assert "node_modules" in (ROOT / ".dockerignore").read_text(), "a developer's node_modules stays out"
+    assert "pe_insight_client" not in stages["build"] and "npm" not in stages["build"]
 
 
 @pytest.fixture(scope="module")

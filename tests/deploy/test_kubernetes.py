@@ -27,8 +27,8 @@ KUBERNETES_VERSION = "1.37.0"
 
 GRPC_SERVICES = {"identity": (50051, 9101), "organisation": (50052, 9102),
                  "consent": (50053, 9103), "reporting": (50054, 9104)}
-PROCESSES = [*GRPC_SERVICES, "gateway"]
-GATEWAY_PORT, GATEWAY_METRICS_PORT = 8080, 9100
+PROCESSES = [*GRPC_SERVICES, "gateway", "web"]
+GATEWAY_PORT, GATEWAY_METRICS_PORT, WEB_PORT = 8080, 9100, 8000
 REPLICAS = 2
 
 # Who is let in from outside the namespace, and the infrastructure let out to, as the README says.
@@ -41,7 +41,8 @@ INFRASTRUCTURE_LABEL = "pe-insight/infrastructure"
 INFRASTRUCTURE_PORTS = {"postgres": {5432}, "rabbitmq": {5672, 5671}, "smtp": {25, 465, 587, 1025}, "redis": {6379}}
 
 # Settings that carry a credential: they must come from a Secret, never from the manifests.
-SECRET_SETTINGS = {"DATABASE_URL", "AMQP_URL", "RATE_LIMIT_STORAGE_URL", "SIGNING_KEY_ENCRYPTION_KEY"}
+SECRET_SETTINGS = {"DATABASE_URL", "AMQP_URL", "RATE_LIMIT_STORAGE_URL", "SIGNING_KEY_ENCRYPTION_KEY",
+                   "WEB_SESSION_STORE_URL", "WEB_SECRET_KEY"}
 CREDENTIAL_IN_URL = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
 
 
@@ -95,6 +96,7 @@ def _settings(name: str, deployment: dict, config_map: dict[str, str]):
     Secrets are stand-ins of the right form."""
     stand_ins = {"DATABASE_URL": "postgresql+psycopg://u:p@postgres:5432/db", "AMQP_URL": "amqp://u:p@rabbitmq:5672/%2F",
                  "RATE_LIMIT_STORAGE_URL": "redis://:p@redis:6379/0",
+                 "WEB_SESSION_STORE_URL": "redis://:p@redis:6379/1", "WEB_SECRET_KEY": "k" * 64,
                  "SIGNING_KEY_ENCRYPTION_KEY": base64.urlsafe_b64encode(bytes(32)).rstrip(b"=").decode()}
     container = _main(deployment)
     env = {**config_map, **_values(container), **{k: stand_ins.get(k, "x") for k in _secret_refs(container)}}
@@ -203,10 +205,11 @@ def test_grpc_services_are_headless_and_reach_their_own_pods(rendered, deploymen
             assert (host, int(port)) == (name, grpc_port)
         else:
             assert spec.get("clusterIP") != "None" and spec.get("type", "ClusterIP") == "ClusterIP"
-            assert ports["http"]["port"] == container_ports["http"] == GATEWAY_PORT
+            http_port = WEB_PORT if name == "web" else GATEWAY_PORT
+            assert ports["http"]["port"] == container_ports["http"] == http_port
 
 
-def test_the_ingress_serves_the_gateway_over_https_at_the_public_url(rendered, deployments, config_map):
+def test_the_ingress_serves_the_pages_and_the_api_over_https_at_the_public_url(rendered, deployments, config_map):
     (ingress,) = _of_kind(rendered, "Ingress").values()
     spec = ingress["spec"]
     host = urlsplit(config_map["PUBLIC_URL"]).hostname
@@ -215,8 +218,14 @@ def test_the_ingress_serves_the_gateway_over_https_at_the_public_url(rendered, d
     assert [rule["host"] for rule in spec["rules"]] == [host]
     (tls,) = spec["tls"]
     assert tls["hosts"] == [host] and tls["secretName"] == "pe-insight-ingress-tls"
-    (path,) = spec["rules"][0]["http"]["paths"]
-    assert path["path"] == "/" and path["backend"]["service"] == {"name": "gateway", "port": {"name": "http"}}
+    # The pages at /, where the links in mails (PUBLIC_URL) open them; the API and its keys on the gateway.
+    paths = {p["path"]: (p["pathType"], p["backend"]["service"]) for p in spec["rules"][0]["http"]["paths"]}
+    assert paths == {"/": ("Prefix", {"name": "web", "port": {"name": "http"}}),
+                     "/api": ("Prefix", {"name": "gateway", "port": {"name": "http"}}),
+                     "/.well-known": ("Prefix", {"name": "gateway", "port": {"name": "http"}})}
+    web = _settings("web", deployments["web"], config_map)
+    assert web.public_url == config_map["PUBLIC_URL"] and web.gateway_url == f"http://gateway:{GATEWAY_PORT}"
+    assert web.trusted_proxy_hops == 1
     # One proxy in front: the gateway takes the address the controller saw as the client's.
     assert _values(_main(deployments["gateway"]))["TRUSTED_PROXY_HOPS"] == "1"
 
@@ -229,12 +238,19 @@ def test_deployments_run_their_process_with_probes_config_and_scrape_annotations
         container = _main(deployment)
         assert container["command"] == ["python", "-m", name]
         assert [e["configMapRef"]["name"] for e in container["envFrom"]] == ["pe-insight"]
-        annotations = pod["metadata"]["annotations"]
-        assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/path"] == "/metrics"
         env = _values(container)
         settings = _settings(name, deployment, config_map)
-        _assert_certificate_mounted(pod, container, settings, name)
         ready, live = container["readinessProbe"], container["livenessProbe"]
+        if name == "web":
+            # A client of the gateway's API over HTTP: no certificate, no metrics port of its own.
+            assert ready["httpGet"] == live["httpGet"] == {"path": "/healthz", "port": "http"}
+            assert (settings.bind_host, settings.port) == ("0.0.0.0", WEB_PORT)
+            assert [p["containerPort"] for p in container["ports"]] == [WEB_PORT]
+            assert "volumes" not in pod["spec"] or not [v for v in pod["spec"]["volumes"] if "secret" in v]
+            continue
+        annotations = pod["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/path"] == "/metrics"
+        _assert_certificate_mounted(pod, container, settings, name)
         if name in GRPC_SERVICES:
             grpc_port, metrics_port = GRPC_SERVICES[name]
             # Kubernetes' grpc probe shows no client certificate, so the probe runs in the pod.
@@ -356,10 +372,12 @@ def test_secrets_are_referenced_and_never_inlined(rendered, deployments, config_
             for setting, (secret, _key) in _secret_refs(container).items():
                 assert secret == "pe-insight-secrets", f"{name}: {setting} from {secret}"
         volumes = deployment["spec"]["template"]["spec"]["volumes"]
-        assert [v["secret"]["secretName"] for v in volumes if "secret" in v] == [f"pe-insight-tls-{name}"]
+        certificates = [] if name == "web" else [f"pe-insight-tls-{name}"]
+        assert [v["secret"]["secretName"] for v in volumes if "secret" in v] == certificates
     wanted = {"identity": {"DATABASE_URL", "AMQP_URL", "SIGNING_KEY_ENCRYPTION_KEY"},
               "organisation": {"DATABASE_URL", "AMQP_URL"}, "consent": {"DATABASE_URL", "AMQP_URL"},
-              "reporting": {"DATABASE_URL", "AMQP_URL"}, "gateway": {"RATE_LIMIT_STORAGE_URL"}}
+              "reporting": {"DATABASE_URL", "AMQP_URL"}, "gateway": {"RATE_LIMIT_STORAGE_URL"},
+              "web": {"WEB_SESSION_STORE_URL", "WEB_SECRET_KEY"}}
     assert {name: set(_secret_refs(_main(d))) for name, d in deployments.items()} == wanted
 
 
@@ -372,12 +390,13 @@ def test_everything_in_the_namespace_is_denied_unless_allowed(rendered):
 
 
 def test_the_services_are_reached_exactly_by_the_callers_their_peers_allow(network, deployments, config_map):
-    """Between the base's pods, the only connections are gRPC calls, from exactly the processes
-    each service's peers.py lets call it: a new caller must be in both."""
+    """Between the base's pods, the only connections are the web's HTTP calls to the gateway and gRPC
+    calls, from exactly the processes each service's peers.py lets call it: a new caller must be in both."""
     allowed = network.internal()
     expected = {(caller, service, GRPC_SERVICES[service][0]) for service in GRPC_SERVICES for caller in _callers(service)}
     assert expected, "the peers.py allow-lists name no caller"
-    assert allowed == expected
+    assert allowed == expected | {("web", "gateway", GATEWAY_PORT)}
+    allowed -= {("web", "gateway", GATEWAY_PORT)}
     # And each process has the address of exactly the services it may call.
     for name, deployment in deployments.items():
         settings = _settings(name, deployment, config_map)
@@ -386,7 +405,8 @@ def test_the_services_are_reached_exactly_by_the_callers_their_peers_allow(netwo
 
 
 def test_from_outside_only_the_ingress_controller_and_prometheus_get_in(network):
-    for name in PROCESSES:
+    assert network.from_outside("web") == {(INGRESS_CONTROLLER, ("TCP", WEB_PORT))}
+    for name in [*GRPC_SERVICES, "gateway"]:
         metrics_port = GATEWAY_METRICS_PORT if name == "gateway" else GRPC_SERVICES[name][1]
         expected = {(PROMETHEUS, ("TCP", metrics_port))}
         if name == "gateway":
@@ -398,7 +418,8 @@ def test_each_process_reaches_dns_and_the_infrastructure_its_settings_use(networ
     for name, deployment in deployments.items():
         settings = _settings(name, deployment, config_map)
         uses = {"postgres": hasattr(settings, "database_url"), "rabbitmq": hasattr(settings, "amqp_url"),
-                "smtp": hasattr(settings, "smtp_host"), "redis": hasattr(settings, "rate_limit_storage_url")}
+                "smtp": hasattr(settings, "smtp_host"),
+                "redis": hasattr(settings, "rate_limit_storage_url") or hasattr(settings, "session_store_url")}
         expected = {(DNS, ("UDP", 53)), (DNS, ("TCP", 53))}
         for kind, used in uses.items():
             if used:

@@ -8,6 +8,7 @@ from cachelib import SimpleCache
 from flask import Flask, redirect, render_template, request, session, url_for
 from flask_session import Session
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from web import assets, auth, headers
 from web.config import Settings
@@ -47,8 +48,13 @@ def create_app(settings: Settings, *, api=None, session_store=None) -> Flask:
     app.jinja_env.filters["date"] = _dutch_date
     app.jinja_env.filters["datetime"] = _dutch_datetime
     _install_language_switch(app)
+    _install_health(app)
     _install_error_pages(app)
     headers.install(app, https=settings.https)
+    if settings.trusted_proxy_hops:
+        # The gateway counts its rate limits by the address the pages pass on: the person's, not the
+        # proxy's. With no trusted proxy a client's own X-Forwarded-For is ignored, as anyone can send one.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops, x_proto=0)
     return app
 
 
@@ -70,6 +76,14 @@ def _install_language_switch(app: Flask) -> None:
         session["language"] = chosen if chosen in LANGUAGES else "nl"
         back = request.form.get("next", "/")
         return redirect(back if back.startswith("/") and not back.startswith("//") else "/")
+
+
+def _install_health(app: Flask) -> None:
+    # For the container's healthcheck and Kubernetes' probes: the process answers. The gateway is not
+    # asked; a page that needs it says so itself, and a replica would not recover by being restarted.
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
 
 
 def _install_error_pages(app: Flask) -> None:
