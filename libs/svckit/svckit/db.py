@@ -30,11 +30,20 @@ from svckit.startup import DependencyError
 # statement on one fails (a retryable error), and SQLAlchemy then replaces the whole pool.
 PING_AFTER_REST_SECONDS = 5.0
 
+# libpq's settings for every PostgreSQL connection. A database that vanishes without closing the
+# connection (its container stopped, the network cut) answers nothing, and a thread waiting for a
+# reply (a commit sent just then) would wait forever, holding whatever it does, an event consumer
+# among them. TCP keepalives find a silent peer while a connection waits (10 s idle, then 3 probes
+# 3 s apart), and tcp_user_timeout fails a write the peer has not acknowledged in 20 s; the caller
+# then gets an OperationalError, as for any lost connection, and retries.
+POSTGRES_CONNECT_ARGS = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 3,
+                         "keepalives_count": 3, "tcp_user_timeout": 20_000}
+
 
 def make_engine(url: str, *, pool_size: int = 10, ping_after_rest: float = PING_AFTER_REST_SECONDS) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, connect_args={"connect_timeout": 5})
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, connect_args=POSTGRES_CONNECT_ARGS)
     _ping_rested_connections(engine, ping_after_rest)
     return engine
 
@@ -61,7 +70,7 @@ def make_unpooled_engine(url: str) -> Engine:
     should cost one round trip each."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url, poolclass=NullPool)
-    return create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    return create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT", connect_args=POSTGRES_CONNECT_ARGS)
 
 
 def _sqlite_engine(url: str, **options) -> Engine:

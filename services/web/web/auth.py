@@ -18,11 +18,17 @@ def api() -> GatewayApi:
     return current_app.extensions["pe.api"]
 
 
-def start(tokens: dict) -> None:
+def start(tokens: dict, *, new_session: bool = True) -> None:
+    """Keep the tokens; on a login under a new session id, so that an id known before it is worth nothing."""
+    language = session.get("language")
     session.clear()
     session.update(access_token=tokens["access_token"], refresh_token=tokens["refresh_token"],
                    expires_at=time.time() + int(tokens.get("expires_in") or 0), account=tokens["account"])
+    if language:
+        session["language"] = language
     session.permanent = True
+    if new_session:
+        current_app.session_interface.regenerate(session)
 
 
 def account() -> dict | None:
@@ -48,10 +54,7 @@ def _refresh() -> bool:
             end()
             return False
         raise
-    language = session.get("language")
-    start(tokens)
-    if language:
-        session["language"] = language
+    start(tokens, new_session=False)
     return True
 
 

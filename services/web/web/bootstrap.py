@@ -15,7 +15,7 @@ from web.gateway import ApiError, GatewayApi
 from web.i18n import LANGUAGES, _, language
 from web import pages
 from web.pages import employer, operator, professional, public
-from web.problems import explain
+from web.problems import explain, row_message
 
 
 def create_app(settings: Settings, *, api=None, session_store=None) -> Flask:
@@ -41,7 +41,8 @@ def create_app(settings: Settings, *, api=None, session_store=None) -> Flask:
     for blueprint in (assets.blueprint, public.blueprint, professional.blueprint, employer.blueprint,
                       operator.blueprint):
         app.register_blueprint(blueprint)
-    app.jinja_env.globals.update(_=_, language=language, account=auth.account, kind=auth.kind)
+    app.jinja_env.globals.update(_=_, language=language, account=auth.account, kind=auth.kind,
+                                 row_message=row_message)
     app.context_processor(lambda: {"menu": pages.menu() if auth.account() else []})
     app.jinja_env.filters["date"] = _dutch_date
     app.jinja_env.filters["datetime"] = _dutch_datetime
@@ -92,6 +93,11 @@ def _install_error_pages(app: Flask) -> None:
     @app.errorhandler(404)
     def _not_found(_error):
         return render_template("error.html", message=_("Deze pagina bestaat niet.")), 404
+
+    @app.errorhandler(500)
+    def _failed(_error):
+        return render_template("error.html", message=_(
+            "Er ging iets mis aan onze kant. Probeer het opnieuw; blijft het misgaan, neem dan contact op.")), 500
 
     @app.errorhandler(413)
     def _too_large(_error):

@@ -185,6 +185,15 @@ EN = {
     "Vanaf nu ziet deze contactpersoon uw dossier niet meer. Wat eerder met uw toestemming is ingezien, blijft ingezien; de geschiedenis blijft bewaard.":
         "From now on this contact no longer sees your dossier. What was seen earlier with your consent stays seen; the history is kept.",
     "Ja, intrekken": "Yes, revoke",
+    "Er ging iets mis aan onze kant. Probeer het opnieuw; blijft het misgaan, neem dan contact op.":
+        "Something went wrong on our side. Try again; if it keeps failing, please contact us.",
+    "Tabel; schuift opzij op een smal scherm": "Table; scrolls sideways on a narrow screen",
+    # the gateway's rules, as its messages name them
+    "Gebruik één regel tekst, zonder tabs of regeleinden.": "Use one line of text, without tabs or line breaks.",
+    "Vul precies 8 cijfers in.": "Enter exactly 8 digits.",
+    "Vul een telefoonnummer in van {0} tot {1} cijfers, eventueel met een + ervoor.":
+        "Enter a phone number of {0} to {1} digits, optionally starting with +.",
+    "Gebruik {0} tot {1} letters, cijfers en {2}": "Use {0} to {1} letters, digits and {2}",
     "Vul een datum in als dd-mm-jjjj, bijvoorbeeld 31-03-2027.": "Enter a date as dd-mm-yyyy, for example 31-03-2027.",
     "dd-mm-jjjj; leeg: zonder einddatum": "dd-mm-yyyy; empty: without end date",
 }

@@ -60,6 +60,16 @@ class Download:
     filename: str
 
 
+def _model(model, data: dict):
+    """A request body as the generated model of the document builds it. A value the model cannot
+    take (a role or language it does not list, an id that is no UUID) is refused here as the gateway
+    would refuse it: 400, never a crash."""
+    try:
+        return model.from_dict(data)
+    except (ValueError, KeyError, TypeError) as error:
+        raise ApiError(400, "urn:pe-insight:problem:validation-error", str(error)) from None
+
+
 class GatewayApi:
     def __init__(self, base_url: str, timeout: float = 30.0, forwarded_for=lambda: ""):
         self._base_url, self._timeout = base_url, httpx.Timeout(timeout)
@@ -93,7 +103,7 @@ class GatewayApi:
 
     # --- anyone -------------------------------------------------------------------------------
     def register(self, form: dict) -> dict:
-        return self._call(create_registration, None, body=Registration.from_dict(form))
+        return self._call(create_registration, None, body=_model(Registration, form))
 
     def log_in(self, username: str, password: str) -> dict:
         return self._call(create_session, None, body=Login(username=username, password=password))
@@ -126,11 +136,11 @@ class GatewayApi:
                            "changes")
 
     def grant(self, token: str, organisation_id: str, contact_ids: list[str], end_date: str | None) -> dict:
-        return self._call(grant_consents, token, body=Grant.from_dict(
-            {"organisation_id": organisation_id, "contact_ids": contact_ids, "end_date": end_date}))
+        return self._call(grant_consents, token, body=_model(Grant, {
+            "organisation_id": organisation_id, "contact_ids": contact_ids, "end_date": end_date}))
 
     def change_end_date(self, token: str, consent_id: str, end_date: str | None) -> dict:
-        return self._call(update_consent, token, consent_id, body=EndDate.from_dict({"end_date": end_date}))
+        return self._call(update_consent, token, consent_id, body=_model(EndDate, {"end_date": end_date}))
 
     def revoke(self, token: str, consent_id: str) -> dict:
         return self._call(revoke_consent, token, consent_id)
@@ -149,7 +159,7 @@ class GatewayApi:
         return self._call(get_organisation, token, organisation_id)
 
     def update_organisation(self, token: str, organisation_id: str, changes: dict) -> dict:
-        return self._call(update_organisation, token, organisation_id, body=OrganisationUpdate.from_dict(changes))
+        return self._call(update_organisation, token, organisation_id, body=_model(OrganisationUpdate, changes))
 
     def transitions(self, token: str, organisation_id: str) -> list[dict]:
         return self._call(list_organisation_transitions, token, organisation_id)["transitions"]
@@ -171,16 +181,16 @@ class GatewayApi:
         """A department (with its department name) or a person (without one), as the API has them."""
         fields = dict(form)
         if fields.get("role") == "department":
-            if not fields.get("department_name"):
-                fields.pop("department_name", None)  # the API then names the missing field
-            return self._call(create_contact, token, organisation_id, body=NewDepartment.from_dict(fields))
+            # An empty department name goes as it is: the gateway then names the field at fault.
+            fields.setdefault("department_name", "")
+            return self._call(create_contact, token, organisation_id, body=_model(NewDepartment, fields))
         if fields.pop("department_name", ""):
             raise ApiError(400, "urn:pe-insight:problem:validation-error",
                            errors=[{"field": "department_name", "message": "is only for a department"}])
-        return self._call(create_contact, token, organisation_id, body=NewPerson.from_dict(fields))
+        return self._call(create_contact, token, organisation_id, body=_model(NewPerson, fields))
 
     def update_contact(self, token: str, organisation_id: str, contact_id: str, changes: dict) -> dict:
-        return self._call(update_contact, token, organisation_id, contact_id, body=ContactUpdate.from_dict(changes))
+        return self._call(update_contact, token, organisation_id, contact_id, body=_model(ContactUpdate, changes))
 
     def remove_contact(self, token: str, organisation_id: str, contact_id: str) -> None:
         self._call(delete_contact, token, organisation_id, contact_id)
@@ -204,7 +214,7 @@ class GatewayApi:
 
     # --- operator -----------------------------------------------------------------------------
     def create_professional(self, token: str, form: dict) -> dict:
-        return self._call(create_professional, token, body=NewProfessional.from_dict(form))
+        return self._call(create_professional, token, body=_model(NewProfessional, form))
 
     def import_professionals(self, token: str, csv_bytes: bytes) -> dict:
         return self._call(import_professionals, token, body=File(payload=csv_bytes, mime_type="text/csv"))

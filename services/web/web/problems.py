@@ -17,6 +17,13 @@ _FIELD_MESSAGES: list[tuple[re.Pattern, str]] = [
     (re.compile(r"missing data for required field|field may not be (null|blank)|must not be empty", re.I),
      "Vul dit veld in."),
     (re.compile(r"not a valid email", re.I), "Vul een geldig e-mailadres in."),
+    (re.compile(r"must not be empty or only spaces|one line of text, not only spaces", re.I), "Vul dit veld in."),
+    (re.compile(r"one line of text", re.I), "Gebruik één regel tekst, zonder tabs of regeleinden."),
+    (re.compile(r"exactly 8 digits", re.I), "Vul precies 8 cijfers in."),
+    (re.compile(r"phone number of (\d+) to (\d+) digits", re.I),
+     "Vul een telefoonnummer in van {0} tot {1} cijfers, eventueel met een + ervoor."),
+    (re.compile(r"must be (\d+) to (\d+) letters, digits and (.+?)\.?$", re.I),
+     "Gebruik {0} tot {1} letters, cijfers en {2}"),
     (re.compile(r"length must be between 1 and (\d+)", re.I), "Vul dit veld in, met hoogstens {0} tekens."),
     (re.compile(r"length must be between (\d+) and (\d+)", re.I), "Gebruik {0} tot {1} tekens."),
     (re.compile(r"shorter than minimum length (\d+)|at least (\d+) characters", re.I), "Gebruik minstens {0} tekens."),
@@ -59,6 +66,16 @@ _SLUG_MESSAGES = {
     "consent-not-active": "Deze toestemming loopt niet meer.",
     "email-changed-by-holder-only": "Dit e-mailadres kan alleen de contactpersoon zelf nog wijzigen.",
 }
+
+
+def row_message(message: str) -> str:
+    """A refused CSV row's reasons ('email: Not a valid email address.; username: ...'), each in the
+    page's language, named by the file's own column."""
+    parts = []
+    for part in message.split("; "):
+        column, separator, text = part.partition(": ")
+        parts.append(f"{column}: {field_message(text)}" if separator and " " not in column else field_message(part))
+    return " ".join(parts)
 
 
 def field_message(message: str) -> str:

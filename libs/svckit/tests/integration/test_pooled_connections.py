@@ -1,10 +1,12 @@
 """Pooled PostgreSQL connections the server dropped: one that rested is checked and replaced before
 use; one in steady use is not checked, fails once, and the pool is then replaced."""
+import os
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from svckit.db import make_engine
+from svckit.db import make_engine, make_unpooled_engine
 
 pytestmark = pytest.mark.integration
 
@@ -47,3 +49,25 @@ def test_a_connection_in_steady_use_is_not_checked_and_its_loss_costs_one_statem
     assert failed.value.connection_invalidated  # a retryable failure: the pool let it go
     assert _backend(engine) != dropped
     engine.dispose()
+
+
+@pytest.mark.parametrize("engine_of", [make_engine, make_unpooled_engine])
+def test_every_connection_finds_a_silent_server_by_itself(postgres_url, engine_of):
+    """The socket of a real connection has TCP keepalives and a user timeout, so a thread waiting on
+    a database that vanished without closing the connection gets an error instead of waiting forever."""
+    import socket
+    engine = engine_of(postgres_url)
+    try:
+        with engine.connect() as connection:
+            raw = connection.connection.driver_connection
+            sock = socket.socket(fileno=os.dup(raw.pgconn.socket))
+            try:
+                assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 10
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == 3
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 3
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 20_000
+            finally:
+                sock.close()
+    finally:
+        engine.dispose()

@@ -111,3 +111,51 @@ def test_a_grant_without_contact_or_with_a_bad_date_is_told_per_field(client, ap
     assert 'id="contact_ids-error">Kies minstens één contactpersoon of afdeling.' in page
     assert 'id="end_date-error">Vul een datum in als dd-mm-jjjj' in page
     assert not [call for call in api.calls if call[0] == "grant"]
+
+
+def test_under_https_the_cookie_is_secure_and_browsers_keep_to_https(api):
+    settings = config.load({"DEVELOPMENT": "1", "PUBLIC_URL": "https://pe-insight.example"})
+    app = create_app(settings, api=api, session_store=SimpleCache())
+    app.config["WTF_CSRF_ENABLED"] = False
+    response = app.test_client().post("/login", data={"username": "anna", "password": "pw"},
+                                      base_url="https://pe-insight.example")
+    assert "Secure" in response.headers["Set-Cookie"]
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_a_secret_key_is_required_outside_development():
+    with pytest.raises(config.SettingError, match="WEB_SECRET_KEY"):
+        config.load({})
+    with pytest.raises(config.SettingError, match="at least 32"):
+        config.load({"WEB_SECRET_KEY": "short"})
+
+
+def test_the_apis_messages_in_dutch_and_english(client):
+    from web.problems import field_message, row_message
+    with client.application.test_request_context():
+        assert field_message("must be exactly 8 digits, not all zeros") == "Vul precies 8 cijfers in."
+        assert field_message("must be 3 to 64 letters, digits and . _ - @") == "Gebruik 3 tot 64 letters, cijfers en . _ - @"
+        assert row_message("email: Not a valid email address.; username: Length must be between 3 and 64.") == \
+            "email: Vul een geldig e-mailadres in. username: Gebruik 3 tot 64 tekens."
+        assert field_message("something nobody foresaw") == "Deze waarde is niet geldig."
+        from flask import session
+        session["language"] = "en"
+        from flask import g
+        g.pop("language", None)
+        assert field_message("must be exactly 8 digits, not all zeros") == "Enter exactly 8 digits."
+
+
+def test_logging_in_gives_a_new_session_id_and_keeps_the_language(client):
+    client.post("/language", data={"language": "en"})
+    before = client.get_cookie("pe_session").value
+    client.post("/login", data={"username": "anna", "password": "pw"})
+    assert client.get_cookie("pe_session").value != before
+    assert 'lang="en"' in client.get("/login").get_data(as_text=True)
+
+
+def test_a_value_the_generated_model_cannot_take_is_a_message_not_a_crash():
+    from web.gateway import ApiError, _model
+    from pe_insight_client.models import Grant
+    with pytest.raises(ApiError) as refused:
+        _model(Grant, {"organisation_id": "not-a-uuid", "contact_ids": ["x"], "end_date": None})
+    assert refused.value.status == 400

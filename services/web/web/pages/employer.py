@@ -106,13 +106,19 @@ def add_contact():
         values = form()
         body = {name: values.get(name, "") for name in CONTACT_FIELDS}
         body["language"] = language()
+        if body["role"] not in ADDABLE_ROLES:
+            errors = FormErrors({"role": _("Kies een van de mogelijkheden.")}, _("Controleer de gemarkeerde velden."))
+            return render_template("employer/contact_form.html", title=_("Toevoegen beheerder"), values=values,
+                                   errors=errors, roles=ADDABLE_ROLES, role_names=ROLE_NAMES, new=True)
+        if body["role"] != "department":
+            del body["department_name"]  # a person has none
         try:
             auth.call("add_contact", organisation_id, body)
         except ApiError as error:
             errors = explain(error, set(CONTACT_FIELDS))
         else:
             flash(_("{name} is toegevoegd en ontvangt een e-mail om een wachtwoord in te stellen.",
-                    name=body["department_name"] or body["name"]), "ok")
+                    name=body.get("department_name") or body["name"]), "ok")
             return redirect(url_for("employer.contacts"))
     return render_template("employer/contact_form.html", title=_("Toevoegen beheerder"), values=values,
                            errors=errors, roles=ADDABLE_ROLES, role_names=ROLE_NAMES, new=True)

@@ -39,9 +39,7 @@ def login():
             if error.status == 401:
                 errors.summary = _("Gebruikersnaam of wachtwoord klopt niet.")
         else:
-            chosen = language()
-            auth.start(tokens)
-            auth.session["language"] = chosen
+            auth.start(tokens)  # keeps the language chosen before
             return redirect(_safe_next(request.args.get("next")) or url_for("public.home"))
     return render_template("public/login.html", title=_("Inloggen"), values=values, errors=errors)
 
