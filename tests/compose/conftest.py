@@ -28,15 +28,19 @@ def mailbox(stack) -> MailpitMailbox:
     return MailpitMailbox(stack.mail_api)
 
 
+@pytest.fixture(autouse=True)
+def empty_mail_sink(mailbox):
+    """Each test starts with an empty mail sink: every grant and revocation of the fault tests mails
+    the professional, and a test finds its own mail by reading what the sink holds."""
+    mailbox.clear()
+
+
 @pytest.fixture(scope="module")
 def world(stack, mailbox):
     """An authorised organisation, the contact who reads dossiers, and a professional per client.
-    Every request of these tests comes from one address, so the rate-limit counts start afresh;
-    the mail sink starts empty, so that finding a new mail does not mean reading thousands."""
+    Every request of these tests comes from one address, so the rate-limit counts start afresh."""
     redis = stack.container("redis")
     docker("exec", redis.id, "redis-cli", "FLUSHALL")
-    # Every grant and revocation mails the professional; what earlier modules left is not looked at again.
-    mailbox.clear()
     operator = create_operator(stack, mailbox)
     organisation_id, admin = register(stack, mailbox, "Storingsdienst Oost")
     assert operator.api.post(f"/organisations/{organisation_id}/authorise", json={}).status_code == 200
