@@ -11,7 +11,7 @@
 #
 #   COMPOSE_TEST_PROJECT   project name (default pe-insight-compose-test)
 #   COMPOSE_TEST_PROFILE   a compose profile to run as well (ha: the three-node RabbitMQ cluster)
-#   PYTEST_ARGS            passed to pytest (default: every compose test; e.g. "-k ha")
+#   PYTEST_ARGS            passed to pytest (e.g. "-k killing"); a test may take up to 15 min (--timeout 900)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -64,5 +64,5 @@ step up
 
 PE_BASE_URL=http://127.0.0.1:$PE_API_PORT PE_MAIL_API=http://127.0.0.1:$PE_MAIL_PORT PE_COMPOSE_PROJECT=$PROJECT \
   PE_COMPOSE_ENV_FILES=$(IFS=:; echo "${ENV_FILES[*]}") \
-  "$VENV/bin/python" -m pytest "${TESTS[@]}" -m compose -p no:cacheprovider -s ${PYTEST_ARGS:-}
+  "$VENV/bin/python" -m pytest "${TESTS[@]}" -m compose -p no:cacheprovider -s --timeout 900 ${PYTEST_ARGS:-}
 step tests

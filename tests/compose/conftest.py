@@ -28,15 +28,18 @@ def mailbox(stack) -> MailpitMailbox:
     return MailpitMailbox(stack.mail_api)
 
 
+@pytest.fixture(autouse=True)
+def fresh_start(stack, mailbox):
+    """Each test starts with an empty mail sink (every grant and revocation of the fault tests mails
+    the professional, and a test finds its own mail by reading what the sink holds) and fresh
+    rate-limit counts (every request of these tests comes from one address, this machine's)."""
+    docker("exec", stack.container("redis").id, "redis-cli", "FLUSHALL")
+    mailbox.clear()
+
+
 @pytest.fixture(scope="module")
 def world(stack, mailbox):
-    """An authorised organisation, the contact who reads dossiers, and a professional per client.
-    Every request of these tests comes from one address, so the rate-limit counts start afresh;
-    the mail sink starts empty, so that finding a new mail does not mean reading thousands."""
-    redis = stack.container("redis")
-    docker("exec", redis.id, "redis-cli", "FLUSHALL")
-    # Every grant and revocation mails the professional; what earlier modules left is not looked at again.
-    mailbox.clear()
+    """An authorised organisation, the contact who reads dossiers, and a professional per client."""
     operator = create_operator(stack, mailbox)
     organisation_id, admin = register(stack, mailbox, "Storingsdienst Oost")
     assert operator.api.post(f"/organisations/{organisation_id}/authorise", json={}).status_code == 200

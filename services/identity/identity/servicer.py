@@ -257,6 +257,7 @@ class IdentityService(identity_pb2_grpc.IdentityServiceServicer):
         account = handlers.confirm_email_change(request.token, self._deps)
         return identity_pb2.ConfirmEmailChangeResponse(account=self._account(account))
 
+    @_refusals_as_status
     def ListSigningKeys(self, request, context):
         return identity_pb2.ListSigningKeysResponse(keys=[
             identity_pb2.SigningKey(key_id=key.key_id, key_type="OKP", curve="Ed25519", x=key.x,

@@ -167,3 +167,13 @@ def test_a_malformed_idempotency_key_is_400_naming_it(client, backends, signing_
     assert response.status_code == 400
     assert response.json["errors"][0]["field"] == "Idempotency-Key"
     assert backends.calls == []
+
+
+def test_every_link_leads_to_an_operation_and_fills_its_path(document):
+    operations = {operation["operationId"]: (path, operation) for path, _, operation in _operations(document)}
+    links = [(operation["operationId"], link) for _, _, operation in _operations(document)
+             for response in operation["responses"].values() for link in response.get("links", {}).values()]
+    assert links
+    for source, link in links:
+        path, _target = operations[link["operationId"]]
+        assert set(re.findall(r"{(\w+)}", path)) == set(link["parameters"]), (source, link)

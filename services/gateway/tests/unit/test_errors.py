@@ -87,3 +87,4 @@ def test_a_services_own_message_for_the_caller_is_kept(client, backends):
     response = client.post("/api/v1/sessions", json={"username": "someone", "password": "a password"})
     assert response.status_code == 401
     assert response.json["detail"] == "username or password is incorrect"
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="pe-insight"'  # RFC 9110: every 401 has one
