@@ -412,7 +412,10 @@ def test_web_pages_run_twice_share_their_sessions_and_call_the_gateways(compose)
     conf = NGINX_CONF.read_text()
     api = re.search(r"location ~ \^/\(([^)]*)\)", conf).group(1).split("|")
     assert api == ["api/", r"\.well-known/", "healthz$", "readyz$"]
-    assert re.search(r"location / \{\s*set \$(\w+) web;\s*proxy_pass http://\$\1:8000;", conf)
+    pages = re.search(r"location / \{\s*set \$(\w+) web;\s*proxy_pass http://\$\1:8000;[^}]*\}", conf)
+    assert pages, "nginx sends what is not the API to the pages"
+    # A page's 502 or 503 tells of the gateways; asking the other web replica would only ask them again.
+    assert "proxy_next_upstream error timeout;" in pages.group(0)
 
 
 def test_web_secret_key_file_is_read_and_checked(tmp_path):
