@@ -221,6 +221,8 @@ def test_image_healthcheck_follows_the_gateways_healthz(healthcheck_module, monk
     try:
         port = str(server.server_address[1])
         assert _run_healthcheck("gateway", GATEWAY_PORT=port).returncode == 0
+        # The web pages answer the same way, on their own port.
+        assert _run_healthcheck("web", WEB_PORT=port, DEVELOPMENT="1").returncode == 0
         # Without an argument, and no `python -m` process in the process table, it asks PE_SERVICE's.
         monkeypatch.setattr(healthcheck_module, "running_service", lambda: None)
         monkeypatch.setenv("PE_SERVICE", "gateway")
@@ -228,6 +230,8 @@ def test_image_healthcheck_follows_the_gateways_healthz(healthcheck_module, monk
         assert healthcheck_module.main([]) == 0
         state["status"] = 503
         result = _run_healthcheck("gateway", GATEWAY_PORT=port)
+        assert result.returncode == 1 and "503" in result.stderr
+        result = _run_healthcheck("web", WEB_PORT=port, DEVELOPMENT="1")
         assert result.returncode == 1 and "503" in result.stderr
     finally:
         server.shutdown()
