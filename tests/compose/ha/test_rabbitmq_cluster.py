@@ -16,8 +16,12 @@ CLIENTS = 8
 
 
 def running_nodes(stack, node: str) -> list[str]:
-    status = docker("exec", stack.container(node).id, "rabbitmqctl", "cluster_status", "--formatter", "json")
-    return sorted(json.loads(status.stdout)["running_nodes"])
+    status = docker("exec", stack.container(node).id, "rabbitmq-diagnostics", "-q", "cluster_status",
+                    "--formatter", "json")
+    # The JSON document, whatever notices the tool printed around it.
+    text = status.stdout
+    assert "{" in text, status.stdout + status.stderr
+    return sorted(json.loads(text[text.index("{"):text.rindex("}") + 1])["running_nodes"])
 
 
 def test_stopping_one_of_three_nodes_loses_no_grant(stack, world):
