@@ -324,6 +324,21 @@ def test_two_replicas_of_every_pe_insight_process_restarted_when_they_die(compos
         assert "container_name" not in service and not _published(service), name
 
 
+def test_postgres_takes_every_replicas_connections_and_drops_those_of_vanished_clients(compose):
+    import inspect
+
+    from svckit.db import make_engine
+
+    # What one process may hold: svckit.db's pool, and as many again in overflow.
+    per_process = 2 * inspect.signature(make_engine).parameters["pool_size"].default
+    command = compose["services"]["postgres"]["command"]
+    settings = dict(item.split("=", 1) for item in command[2::2])
+    replicas = sum(compose["services"][name]["deploy"]["replicas"] for name in GRPC_SERVICES)
+    assert command[0] == "postgres" and command[1::2][:len(settings)] == ["-c"] * len(settings)
+    assert int(settings["max_connections"]) >= replicas * per_process + 20  # migrate steps, psql
+    assert int(settings["tcp_keepalives_idle"]) <= 60
+
+
 @pytest.mark.parametrize("name", list(GRPC_SERVICES))
 def test_each_service_migrates_once_before_its_replicas_start(compose, name):
     migrate = compose["services"][f"{name}-migrate"]
